@@ -1,0 +1,78 @@
+"""Default application settings: the schema of ``app_settings.json`` with safe values.
+
+Keys missing from a settings file take these values (see ``configuration.settings.merge_with_defaults``).
+No secret ever lives here or in ``app_settings.json``: tokens come from the environment or the
+git-ignored secrets file (``configuration.secrets``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SETTINGS_VERSION = 1
+
+DORA_MAPPING_KEYS: tuple[str, ...] = (
+    "deployment_date",
+    "target_environment",
+    "code_commit_date",
+    "deployed_to_production_date",
+    "incident_detected_at",
+    "incident_resolved_at",
+    "deployment_successful",
+    "production_impact",
+)
+
+FLOW_MAPPING_KEYS: tuple[str, ...] = (
+    "flow_item_type",
+    "work_started_date",
+    "work_completed_date",
+    "active_work_hours",
+)
+
+FLOW_TYPES: tuple[str, ...] = ("Feature", "Defect", "Risk", "Technical_Debt")
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "version": SETTINGS_VERSION,
+    "jira": {
+        # Empty url means "no Jira configured": the app serves the built-in demo dataset.
+        "url": "",
+        "deployment": "cloud",  # "cloud" | "datacenter"
+        "email": "",
+        "jql": "",
+        "page_size": 100,
+        "max_concurrency": 4,
+        "requests_per_second": 10.0,
+        "timeout_seconds": 30.0,
+        "max_retries": 4,
+        "incremental_overlap_minutes": 5,
+        "full_refresh_hours": 24,
+    },
+    "dora_flow_config": {
+        "field_mappings": {
+            "dora": {key: None for key in DORA_MAPPING_KEYS},
+            "flow": {key: None for key in FLOW_MAPPING_KEYS},
+        },
+        "field_metadata": {},
+        "wip_statuses": ["In Progress", "In Review"],
+        "active_statuses": ["In Progress"],
+        "completed_statuses": ["Done", "Closed", "Resolved"],
+        "production_environment_values": ["Production"],
+        "deployment_issue_types": [],
+        "incident_issue_types": [],
+        "flow_issue_types": [],
+        "flow_type_mappings": {
+            "Feature": ["Story", "Feature", "Epic"],
+            "Defect": ["Bug", "Defect"],
+            "Risk": ["Risk", "Incident"],
+            "Technical_Debt": ["Technical Debt", "Tech Debt", "Task"],
+        },
+        "last_updated": None,
+    },
+    "metrics_cache": {"ttl_seconds": 3600, "max_entries": 100},
+    "snapshots": {"weeks_to_keep": 52},
+    "cache_metadata": {
+        "last_cache_key": None,
+        "last_cache_timestamp": None,
+        "cache_config_hash": None,
+    },
+}
