@@ -1,0 +1,292 @@
+"""One metric card, built from one MetricValue (a JSON-safe dict), for all nine metrics.
+
+The card states mirror ``error_state``: ``success`` shows the value, tier (DORA), trend, sparkline and
+sample counts; ``missing_mapping`` names the field to map and offers the mapping modal; ``no_data`` says
+what is missing in the period; ``calculation_error`` shows the message in a danger alert. A malformed
+record still renders (missing keys read as absent), so one bad metric never blanks the page.
+
+Hooks for callbacks and browser tests: the root id is ``ids.metric_card(name)`` and has the class
+``metric-card``; the number is in the element of class ``metric-value`` (its unit in ``metric-unit``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from ui import ids
+from ui.formatting import (
+    format_count,
+    format_exclusion_reasons,
+    format_trend,
+    format_value,
+    format_value_parts,
+)
+from ui.metric_info import MetricInfo, mapping_field_label, metric_info, trend_is_good
+from ui.sparkline import sparkline_graph
+
+TIER_CLASSES = {"Elite": "tier-elite", "High": "tier-high", "Medium": "tier-medium", "Low": "tier-low"}
+TREND_ICONS = {"up": "bi-arrow-up-right", "down": "bi-arrow-down-right", "flat": "bi-dash"}
+DISTRIBUTION_SEGMENTS: tuple[tuple[str, str, str], ...] = (
+    ("Feature", "Feature", "primary"),
+    ("Defect", "Defect", "danger"),
+    ("Risk", "Risk", "warning"),
+    ("Technical_Debt", "Technical Debt", "info"),
+    ("Other", "Other", "secondary"),
+)
+
+
+def _details(metric: dict[str, Any]) -> dict[str, Any]:
+    details = metric.get("details")
+    return details if isinstance(details, dict) else {}
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        return 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def tier_badge(tier: str | None) -> html.Span | None:
+    """The tier written out on a badge coloured by the ``tier-*`` class; None when there is no tier."""
+    if not tier:
+        return None
+    css = TIER_CLASSES.get(tier, "tier-unknown")
+    return html.Span(
+        tier,
+        className=f"badge tier-badge {css}",
+        title=f"DORA 2023 performance tier: {tier}",
+    )
+
+
+def trend_color_class(metric_name: str, direction: str, percentage: Any) -> str:
+    """``text-success`` for an improvement, ``text-danger`` for a decline, else a neutral muted text."""
+    if percentage is None:
+        return "text-body-secondary"
+    good = trend_is_good(metric_name, direction)
+    if good is None:
+        return "text-body-secondary"
+    return "text-success" if good else "text-danger"
+
+
+def trend_line(metric_name: str, details: dict[str, Any]) -> html.Div:
+    """Arrow (up-right / down-right / dash) and ``+12.5% vs previous period``, coloured good/bad."""
+    percentage = details.get("trend_percentage")
+    direction = details.get("trend_direction") if percentage is not None else "flat"
+    if direction not in TREND_ICONS:
+        direction = "flat"
+    good = trend_is_good(metric_name, direction) if percentage is not None else None
+    meaning = {True: "Better than", False: "Worse than", None: "Compared with"}[good]
+    return html.Div(
+        [
+            html.I(className=f"bi {TREND_ICONS[direction]} me-1", **{"aria-hidden": "true"}),
+            format_trend(percentage),
+        ],
+        className=f"metric-trend small {trend_color_class(metric_name, direction, percentage)}",
+        title=f"{meaning} the previous period of the same length",
+    )
+
+
+def distribution_bar(distribution: Any) -> html.Div | None:
+    """Stacked bar of the flow-type shares (Other only when above 0) with a text legend."""
+    if not isinstance(distribution, dict):
+        return None
+    segments = []
+    legend = []
+    for key, label, color in DISTRIBUTION_SEGMENTS:
+        share = _number(distribution.get(key))
+        if key == "Other" and share <= 0:
+            continue
+        segments.append(
+            dbc.Progress(value=share, color=color, bar=True, class_name=f"distribution-segment segment-{key}")
+        )
+        legend.append(
+            html.Span(
+                [
+                    html.Span(className=f"legend-swatch bg-{color}"),
+                    f"{label} {format_value(share, 'percent')}",
+                ],
+                className="distribution-legend-item me-2 text-nowrap",
+            )
+        )
+    return html.Div(
+        [
+            dbc.Progress(segments, class_name="distribution-bar mb-1"),
+            html.Div(legend, className="distribution-legend small text-body-secondary"),
+        ],
+        className="metric-distribution mb-2",
+    )
+
+
+def _value_block(metric: dict[str, Any], details: dict[str, Any], info: MetricInfo) -> list[Any]:
+    unit = str(metric.get("unit") or "")
+    number_text, unit_text = format_value_parts(metric.get("value"), unit)
+    unit_class = "metric-unit" if unit_text == "%" else "metric-unit ms-1"
+    block: list[Any] = [
+        html.Div(
+            [html.Span(number_text, className="metric-value"), html.Span(unit_text, className=unit_class)],
+            className="metric-value-line mt-2",
+        )
+    ]
+    if info.name == "flow_distribution":
+        block.append(html.Div("Feature share of completed items", className="small text-body-secondary mb-2"))
+        bar = distribution_bar(details.get("distribution"))
+        if bar is not None:
+            block.append(bar)
+    block.append(trend_line(info.name, details))
+    return block
+
+
+def _missing_fields_text(details: dict[str, Any]) -> str | None:
+    fields = details.get("missing_fields")
+    if not isinstance(fields, list) or not fields:
+        return None
+    return "Fields to map: " + ", ".join(mapping_field_label(str(key)) for key in fields)
+
+
+def _state_message(metric: dict[str, Any], details: dict[str, Any], state: str) -> list[Any]:
+    message = metric.get("error_message")
+    if state == "missing_mapping":
+        fields_text = _missing_fields_text(details)
+        return [
+            html.P(
+                [
+                    html.I(className="bi bi-exclamation-triangle-fill text-warning me-1"),
+                    message or "Map the fields this metric needs",
+                ],
+                className="metric-message mt-2 mb-1",
+            ),
+            html.P(fields_text, className="metric-missing-fields small text-body-secondary mb-2")
+            if fields_text
+            else None,
+            dbc.Button(
+                [html.I(className="bi bi-sliders me-1"), "Configure field mappings"],
+                id=ids.map_fields_button(metric.get("metric_name")),
+                color="primary",
+                outline=True,
+                size="sm",
+            ),
+        ]
+    if state == "no_data":
+        return [
+            html.P(
+                [html.I(className="bi bi-inbox me-1"), message or "No data in this period"],
+                className="metric-message text-body-secondary mt-2",
+            )
+        ]
+    return [
+        dbc.Alert(
+            [
+                html.I(className="bi bi-x-octagon-fill me-1"),
+                message or "This metric could not be calculated.",
+            ],
+            color="danger",
+            class_name="metric-message small py-2 mt-2 mb-0",
+        )
+    ]
+
+
+def _sparkline_block(details: dict[str, Any]) -> html.Div | None:
+    values = details.get("weekly_values")
+    labels = details.get("week_labels")
+    if (
+        not isinstance(values, list)
+        or not isinstance(labels, list)
+        or len(values) != len(labels)
+        or not values
+    ):
+        return None
+    if all(value is None for value in values):
+        return html.Div("No weekly history yet", className="metric-sparkline small text-body-secondary my-2")
+    reconstructed = [label for label in details.get("reconstructed_weeks") or [] if label in labels]
+    children: list[Any] = [sparkline_graph(values, labels, reconstructed)]
+    if reconstructed:
+        weeks = "week" if len(reconstructed) == 1 else "weeks"
+        children.append(
+            html.Div(
+                f"Dotted: {len(reconstructed)} {weeks} reconstructed from changelog",
+                className="metric-reconstructed-note small text-body-secondary",
+            )
+        )
+    return html.Div(
+        children,
+        className="metric-sparkline my-2",
+        title=f"Weekly values, {labels[0]} to {labels[-1]}",
+    )
+
+
+def _counts_line(metric: dict[str, Any], details: dict[str, Any]) -> html.Div:
+    total = _number(metric.get("total_issue_count"))
+    excluded = _number(metric.get("excluded_issue_count"))
+    sample = details.get("sample_size")
+    sample = _number(sample) if sample is not None else max(total - excluded, 0)
+    reasons = ""
+    if excluded > 0:
+        reasons = format_exclusion_reasons(details.get("exclusion_reasons"))
+        reasons = reasons or "Excluded for missing or unusable data"
+    excluded_props = {"title": reasons} if reasons else {}
+    return html.Div(
+        [
+            html.Span(f"Sample: {format_count(sample)}", className="metric-sample"),
+            html.Span(" · ", **{"aria-hidden": "true"}),
+            html.Span(
+                f"Excluded: {format_count(excluded)}",
+                className="metric-excluded" + (" has-reasons" if reasons else ""),
+                **excluded_props,
+            ),
+        ],
+        className="metric-counts small text-body-secondary mt-auto",
+    )
+
+
+def metric_card(metric: dict[str, Any]) -> dbc.Card:
+    """The card for one MetricValue dict (see the module docstring for the states and hooks)."""
+    name = str(metric.get("metric_name") or "unknown_metric")
+    info = metric_info(name, str(metric.get("metric_type") or "flow"))
+    details = _details(metric)
+    state = metric.get("error_state")
+    if state not in ("success", "missing_mapping", "no_data", "calculation_error"):
+        state = "calculation_error"
+
+    badge = None
+    if state == "success" and info.metric_type == "dora":
+        badge = tier_badge(metric.get("performance_tier"))
+    header = html.Div(
+        [
+            html.H3(
+                [
+                    info.display_name,
+                    html.I(
+                        id=ids.metric_info_icon(name),
+                        className="bi bi-info-circle metric-info-icon ms-1",
+                        tabIndex=0,
+                        **{"aria-label": f"How {info.display_name} is computed"},
+                    ),
+                ],
+                className="metric-name h6 mb-0",
+            ),
+            badge,
+        ],
+        className="d-flex justify-content-between align-items-start gap-2",
+    )
+    body: list[Any] = [
+        header,
+        dbc.Tooltip(info.how_computed, target=ids.metric_info_icon(name), placement="top"),
+    ]
+    if state == "success":
+        body.extend(_value_block(metric, details, info))
+    else:
+        body.extend(_state_message(metric, details, state))
+    if state in ("success", "no_data"):
+        body.append(_sparkline_block(details))
+        body.append(_counts_line(metric, details))
+    return dbc.Card(
+        dbc.CardBody(body, class_name="d-flex flex-column"),
+        id=ids.metric_card(name),
+        class_name=f"metric-card metric-state-{state} h-100 shadow-sm",
+    )

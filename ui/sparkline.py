@@ -1,0 +1,127 @@
+"""The 16-week sparkline: a tiny static Plotly figure.
+
+A week without a value is a gap in the line (``None`` stays ``None``), never a zero. Flow Load weeks that
+were reconstructed from the changelog rather than recorded as snapshots are drawn in a second, dotted
+trace with hollow markers, so recorded history reads as the source of truth. Markers make a week that
+has no neighbour (a single point between gaps) visible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import dcc
+
+DEFAULT_COLOR = "#0d6efd"
+HEIGHT_PX = 60
+RECORDED_NAME = "recorded"
+RECONSTRUCTED_NAME = "reconstructed from changelog"
+GRAPH_CONFIG = {"staticPlot": True, "displayModeBar": False}
+
+
+def _clean(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _split(values: list[float | None], is_reconstructed: list[bool]) -> tuple[list, list, list]:
+    """Recorded series, reconstructed series, and marker sizes for the reconstructed one.
+
+    The reconstructed series also holds the recorded neighbours of reconstructed weeks (with size-0
+    markers) so its dotted line joins the solid one instead of floating apart.
+    """
+    recorded = [None if flag else value for value, flag in zip(values, is_reconstructed, strict=True)]
+    reconstructed: list[float | None] = []
+    sizes: list[int] = []
+    for index, (value, flag) in enumerate(zip(values, is_reconstructed, strict=True)):
+        neighbour = any(
+            0 <= other < len(values) and is_reconstructed[other] and values[other] is not None
+            for other in (index - 1, index + 1)
+        )
+        reconstructed.append(value if flag or neighbour else None)
+        sizes.append(6 if flag else 0)
+    return recorded, reconstructed, sizes
+
+
+def sparkline_figure(
+    values: Sequence[Any],
+    labels: Sequence[str],
+    reconstructed: Iterable[str] | None = None,
+    color: str | None = None,
+) -> go.Figure:
+    """A sparkline of ``values`` at week ``labels`` (same length, oldest first).
+
+    ``reconstructed`` lists labels whose values were replayed from the changelog; they go to a second
+    trace named ``RECONSTRUCTED_NAME``. Raises ``ValueError`` when the lengths differ.
+    """
+    if len(values) != len(labels):
+        raise ValueError(
+            f"sparkline needs one label per value, got {len(values)} values, {len(labels)} labels"
+        )
+    line_color = color or DEFAULT_COLOR
+    clean = [_clean(value) for value in values]
+    x = [str(label) for label in labels]
+    marked = set(reconstructed or ())
+    is_reconstructed = [label in marked for label in x]
+
+    recorded, replayed, sizes = _split(clean, is_reconstructed)
+    figure = go.Figure(
+        go.Scatter(
+            x=x,
+            y=recorded,
+            name=RECORDED_NAME,
+            mode="lines+markers",
+            connectgaps=False,
+            line={"color": line_color, "width": 2},
+            marker={"color": line_color, "size": 4},
+            hovertemplate="%{x}: %{y}<extra></extra>",
+        )
+    )
+    if any(is_reconstructed):
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=replayed,
+                name=RECONSTRUCTED_NAME,
+                mode="lines+markers",
+                connectgaps=False,
+                opacity=0.6,
+                line={"color": line_color, "width": 1.5, "dash": "dot"},
+                marker={"color": line_color, "size": sizes, "symbol": "circle-open"},
+                hovertemplate="%{x}: %{y} (reconstructed from changelog)<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        height=HEIGHT_PX,
+        margin={"l": 0, "r": 0, "t": 4, "b": 4},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        showlegend=False,
+        xaxis={"visible": False, "showgrid": False, "zeroline": False, "fixedrange": True},
+        yaxis={"visible": False, "showgrid": False, "zeroline": False, "fixedrange": True},
+    )
+    return figure
+
+
+def sparkline_graph(
+    values: Sequence[Any],
+    labels: Sequence[str],
+    reconstructed: Iterable[str] | None = None,
+    color: str | None = None,
+) -> dcc.Graph:
+    """``sparkline_figure`` in a static, toolbar-less ``dcc.Graph`` of fixed height (class ``sparkline``)."""
+    return dcc.Graph(
+        figure=sparkline_figure(values, labels, reconstructed, color),
+        config=GRAPH_CONFIG,
+        style={"height": f"{HEIGHT_PX}px"},
+        className="sparkline",
+        responsive=True,
+    )
