@@ -35,9 +35,9 @@ _HOUR_MS = 60 * _MINUTE_MS
 _DAY_MS = 24 * _HOUR_MS
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-TODO, IN_PROGRESS, IN_REVIEW, DONE, CLOSED = "To Do", "In Progress", "In Review", "Done", "Closed"
+TO_DO, IN_PROGRESS, IN_REVIEW, DONE, CLOSED = "To Do", "In Progress", "In Review", "Done", "Closed"
 _STATUS_META = {  # name -> (id, statusCategory key, statusCategory name)
-    TODO: ("10000", "new", "To Do"),
+    TO_DO: ("10000", "new", "To Do"),
     IN_PROGRESS: ("3", "indeterminate", "In Progress"),
     IN_REVIEW: ("10001", "indeterminate", "In Progress"),
     DONE: ("10002", "done", "Done"),
@@ -248,7 +248,7 @@ def _work_steps(draws: _Draws, type_name: str, flags: dict[str, bool]) -> list[t
     if not flags["in_progress"]:
         steps.append((draws.hours(48, 1.3, 0.1, 45 * 24), IN_PROGRESS))
         if flags["rework"] and draws.chance(0.04):
-            steps.append((draws.hours(6, 1.0, 0.2, 5 * 24), TODO))
+            steps.append((draws.hours(6, 1.0, 0.2, 5 * 24), TO_DO))
             steps.append((draws.hours(72, 1.0, 1, 30 * 24), IN_PROGRESS))
     for cycle in range(2 if flags["reopen"] else 1):
         if cycle:
@@ -424,24 +424,24 @@ def _simulate(n_issues: int, start: int, cutoff: int, bulk: np.random.Generator,
     records: list[dict[str, Any]] = []
     for created, type_index, flags in zip(work_at, work_types, flag_rows, strict=True):
         type_name = _WORK_TYPES[type_index]
-        first = IN_PROGRESS if flags["in_progress"] else TODO
+        first = IN_PROGRESS if flags["in_progress"] else TO_DO
         steps = _work_steps(draws, type_name, flags)
         records.append({"type": type_name, "created": created, "first": first,
                         "transitions": _timeline(created, first, steps, cutoff)})
     for deployed, env, bad, commit_kind in zip(deploy_at, environment.tolist(), failed.tolist(),
                                                commit.tolist(), strict=True):
         records.append({"type": "Deployment", "created": deployed - draws.hours(6, 1.0, 0.5, 72),
-                        "first": TODO, "deployed": deployed, "environment": env, "failed": bool(bad),
-                        "commit": commit_kind, "transitions": [(deployed, TODO, DONE)]})
+                        "first": TO_DO, "deployed": deployed, "environment": env, "failed": bool(bad),
+                        "commit": commit_kind, "transitions": [(deployed, TO_DO, DONE)]})
     for detected, open_ in zip(detect_at, unresolved.tolist(), strict=True):
         created = detected + int((2 + 13 * draws.uniform()) * _MINUTE_MS)
         recovered = detected + draws.hours(5, 1.3, 0.5, 7 * 24)
         done_at = recovered + int((1 + 29 * draws.uniform()) * _MINUTE_MS)
-        transitions = [(created + int((1 + 9 * draws.uniform()) * _MINUTE_MS), TODO, IN_PROGRESS)]
+        transitions = [(created + int((1 + 9 * draws.uniform()) * _MINUTE_MS), TO_DO, IN_PROGRESS)]
         resolved = not open_ and done_at <= cutoff
         if resolved:
             transitions.append((done_at, IN_PROGRESS, DONE))
-        records.append({"type": "Incident", "created": created, "first": TODO, "detected": detected,
+        records.append({"type": "Incident", "created": created, "first": TO_DO, "detected": detected,
                         "recovered": recovered if resolved else None,
                         "transitions": [t for t in transitions if t[0] <= cutoff]})
     return records

@@ -22,7 +22,7 @@ from ui.page import (
     validate_custom_period,
 )
 
-PAGE_ID_AREAS = (ids.Navbar, ids.UpdateProgress, ids.Period, ids.Sections, ids.Toasts, ids.Stores)
+PAGE_ID_AREAS = (ids.Navbar, ids.UpdateProgress, ids.Period, ids.Sections, ids.Toasts, ids.Stores, ids.Exports)
 
 
 def constants(area: type) -> list[str]:
@@ -39,11 +39,14 @@ def string_ids(node: object) -> list[str]:
     return [c.id for c in walk(node) if isinstance(getattr(c, "id", None), str)]
 
 
+SHELL_IDS = {ids.Stores.SETTINGS_VERSION}  # placed beside the page by ui/app_shell.py
+
+
 def test_every_page_id_from_ids_module_appears_exactly_once() -> None:
     found = string_ids(page())
-    expected = [value for area in PAGE_ID_AREAS for value in constants(area)]
-    # 8 navbar + 3 progress + 4 period + 3 sections + 1 toasts + 3 stores, counted in ui/ids.py.
-    assert len(expected) == len(set(expected)) == 22
+    expected = [value for area in PAGE_ID_AREAS for value in constants(area) if value not in SHELL_IDS]
+    # 8 navbar + 3 progress + 4 period + 3 sections + 1 toasts + 3 stores + 11 exports, counted in ui/ids.py.
+    assert len(expected) == len(set(expected)) == 33
     for component_id in expected:
         assert found.count(component_id) == 1, component_id
     # ...and the page uses no id that is not defined in ui/ids.py.
@@ -52,7 +55,7 @@ def test_every_page_id_from_ids_module_appears_exactly_once() -> None:
 
 def test_no_id_string_is_typed_outside_ids_module() -> None:
     values = [value for area in PAGE_ID_AREAS for value in constants(area)]
-    values += [ids.MAP_FIELDS_BUTTON, ids.METRIC_CARD, ids.METRIC_INFO_ICON]
+    values += [ids.MAP_FIELDS_BUTTON, ids.METRIC_CARD, ids.METRIC_INFO_ICON, ids.DRILLDOWN_BUTTON]
     ui_dir = Path(ids.__file__).parent
     offenders = [
         f"{path.name}: {value}"
@@ -67,6 +70,7 @@ def test_no_id_string_is_typed_outside_ids_module() -> None:
 def test_pattern_id_helpers() -> None:
     assert ids.map_fields_button("flow_time") == {"type": "map-fields-button", "metric": "flow_time"}
     assert ids.metric_card("flow_time") == {"type": "metric-card", "metric": "flow_time"}
+    assert ids.drilldown_button("flow_time") == {"type": "drilldown-button", "metric": "flow_time"}
 
 
 def test_page_is_json_serialisable_like_dash_sends_it() -> None:

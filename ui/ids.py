@@ -61,6 +61,7 @@ class Stores:
     PERIOD = "period-store"
     DATA_VERSION = "data-version-store"
     THEME = "theme-store"
+    SETTINGS_VERSION = "settings-version-store"
 
 
 MAP_FIELDS_BUTTON = "map-fields-button"
@@ -81,3 +82,106 @@ def metric_card(metric: Any) -> dict[str, Any]:
 def metric_info_icon(metric: Any) -> dict[str, Any]:
     """Id of the info icon a card's "how it's computed" tooltip is attached to."""
     return {"type": METRIC_INFO_ICON, "metric": metric}
+
+
+class FieldMapping:
+    """The field-mapping modal. Its inputs use pattern-matching ids keyed by form key
+    (``dora.deployment_date``, ``wip_statuses``, ``flow_type_mappings.Feature``): pass ``dash.ALL`` as
+    ``key`` to read every dropdown as one list."""
+
+    MODAL = "field-mapping-modal"
+    LOAD_REQUEST = "field-mapping-load-request"
+    SOURCE = "field-mapping-source"
+    LOADING = "field-mapping-loading"
+    LOAD_ERROR = "field-mapping-load-error"
+    LOAD_ERROR_TEXT = "field-mapping-load-error-text"
+    RETRY_BUTTON = "field-mapping-retry-button"
+    SUMMARY = "field-mapping-summary"
+    FORM = "field-mapping-form"
+    TABS = "field-mapping-tabs"
+    SAVE_BUTTON = "field-mapping-save-button"
+    CANCEL_BUTTON = "field-mapping-cancel-button"
+    FIELD = "mapping-field"
+    FIELD_ERROR = "mapping-field-error"
+    LIST = "mapping-list"
+    LIST_ERROR = "mapping-list-error"
+
+    @staticmethod
+    def field(key: Any) -> dict[str, Any]:
+        """A Jira-field dropdown (``key`` like ``dora.deployment_date``)."""
+        return {"type": FieldMapping.FIELD, "key": key}
+
+    @staticmethod
+    def field_error(key: Any) -> dict[str, Any]:
+        return {"type": FieldMapping.FIELD_ERROR, "key": key}
+
+    @staticmethod
+    def name_list(key: Any) -> dict[str, Any]:
+        """A multi-select of names (statuses, issue types, environment values, flow-type lists)."""
+        return {"type": FieldMapping.LIST, "key": key}
+
+    @staticmethod
+    def name_list_error(key: Any) -> dict[str, Any]:
+        return {"type": FieldMapping.LIST_ERROR, "key": key}
+
+
+class JiraSettings:
+    """The Jira connection modal."""
+
+    MODAL = "jira-settings-modal"
+    URL = "jira-settings-url"
+    URL_FEEDBACK = "jira-settings-url-feedback"
+    DEPLOYMENT = "jira-settings-deployment"
+    CLOUD_CREDENTIALS = "jira-settings-cloud-credentials"
+    DATACENTER_CREDENTIALS = "jira-settings-datacenter-credentials"
+    EMAIL = "jira-settings-email"
+    EMAIL_FEEDBACK = "jira-settings-email-feedback"
+    API_TOKEN = "jira-settings-api-token"
+    API_TOKEN_STATUS = "jira-settings-api-token-status"
+    PAT = "jira-settings-pat"
+    PAT_STATUS = "jira-settings-pat-status"
+    JQL = "jira-settings-jql"
+    JQL_FEEDBACK = "jira-settings-jql-feedback"
+    TEST_BUTTON = "jira-settings-test-button"
+    TEST_RESULT = "jira-settings-test-result"
+    MESSAGE = "jira-settings-message"
+    USE_DEMO_BUTTON = "jira-settings-use-demo-button"
+    SAVE_BUTTON = "jira-settings-save-button"
+    CANCEL_BUTTON = "jira-settings-cancel-button"
+
+
+class Drilldown:
+    """The drill-down modal: the issues behind one card's number, with a CSV download."""
+
+    MODAL = "drilldown-modal"
+    TITLE = "drilldown-title"
+    SUMMARY = "drilldown-summary"
+    TABLE = "drilldown-table"
+    DOWNLOAD_BUTTON = "drilldown-download-button"
+    CLOSE_BUTTON = "drilldown-close-button"
+    DOWNLOAD = "drilldown-download"
+    SELECTION = "drilldown-selection-store"
+
+
+DRILLDOWN_BUTTON = "drilldown-button"
+
+
+def drilldown_button(metric: Any) -> dict[str, Any]:
+    """Id of a card's "Details" button, which opens the drill-down (cards have no ``n_clicks`` of their own)."""
+    return {"type": DRILLDOWN_BUTTON, "metric": metric}
+
+
+class Exports:
+    """The navbar's Export menu, its downloads and the snapshot import dialog."""
+
+    MENU = "export-menu"
+    METRICS_JSON = "export-metrics-json"
+    METRICS_CSV = "export-metrics-csv"
+    METRICS_PROMETHEUS = "export-metrics-prometheus"
+    SNAPSHOTS = "export-snapshots"
+    OPEN_IMPORT = "open-import-snapshots"
+    METRICS_DOWNLOAD = "export-metrics-download"
+    SNAPSHOTS_DOWNLOAD = "export-snapshots-download"
+    IMPORT_MODAL = "import-snapshots-modal"
+    IMPORT_UPLOAD = "import-snapshots-upload"
+    IMPORT_CLOSE = "import-snapshots-close"

@@ -7,6 +7,8 @@ record still renders (missing keys read as absent), so one bad metric never blan
 
 Hooks for callbacks and browser tests: the root id is ``ids.metric_card(name)`` and has the class
 ``metric-card``; the number is in the element of class ``metric-value`` (its unit in ``metric-unit``).
+The ``success`` and ``no_data`` states (the ones with a population) end with a "Details" button,
+``ids.drilldown_button(name)``, that opens the drill-down.
 """
 
 from __future__ import annotations
@@ -244,6 +246,18 @@ def _counts_line(metric: dict[str, Any], details: dict[str, Any]) -> html.Div:
     )
 
 
+def details_button(metric_name: str, display_name: str) -> dbc.Button:
+    """The card's "Details" button: opens the drill-down of the issues behind the number."""
+    return dbc.Button(
+        [html.I(className="bi bi-table me-1", **{"aria-hidden": "true"}), "Details"],
+        id=ids.drilldown_button(metric_name),
+        color="link",
+        size="sm",
+        class_name="metric-details-button p-0 text-nowrap",
+        title=f"Show the issues behind {display_name}",
+    )
+
+
 def metric_card(metric: dict[str, Any]) -> dbc.Card:
     """The card for one MetricValue dict (see the module docstring for the states and hooks)."""
     name = str(metric.get("metric_name") or "unknown_metric")
@@ -284,7 +298,12 @@ def metric_card(metric: dict[str, Any]) -> dbc.Card:
         body.extend(_state_message(metric, details, state))
     if state in ("success", "no_data"):
         body.append(_sparkline_block(details))
-        body.append(_counts_line(metric, details))
+        body.append(
+            html.Div(
+                [_counts_line(metric, details), details_button(name, info.display_name)],
+                className="metric-footer d-flex align-items-end justify-content-between gap-2 mt-auto",
+            )
+        )
     return dbc.Card(
         dbc.CardBody(body, class_name="d-flex flex-column"),
         id=ids.metric_card(name),

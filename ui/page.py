@@ -1,4 +1,5 @@
-"""The dashboard page: navbar, demo banner, update progress, period selector, DORA and Flow sections.
+"""The dashboard page: navbar (with the Export menu), demo banner, update progress, period selector,
+DORA and Flow sections.
 
 Pure layout: callbacks fill the card rows (``metric_rows``), toggle visibility with ``HIDDEN`` /
 ``SHOWN`` on the ``style`` of ``ids.Navbar.CANCEL_BUTTON``, ``ids.UpdateProgress.AREA`` and
@@ -16,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from ui import ids
+from ui.exports_panel import export_components, export_menu
 from ui.formatting import format_last_updated, format_progress
 from ui.metric_card import metric_card
 from ui.metric_info import DORA_METRICS, FLOW_METRICS, metric_info
@@ -94,6 +96,7 @@ def _navbar(data_source_label: str, last_updated: str | None) -> dbc.Navbar:
                 outline=True,
                 size="sm",
             ),
+            export_menu(),
             dbc.Switch(
                 id=ids.Navbar.THEME_SWITCH,
                 persistence=True,
@@ -349,6 +352,7 @@ def build_page(
                 fluid=True,
                 class_name="pb-4",
             ),
+            *export_components(),
             html.Div(
                 id=ids.Toasts.CONTAINER,
                 className="toast-container position-fixed end-0 p-3",

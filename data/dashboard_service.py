@@ -1,0 +1,132 @@
+"""What the dashboard's callbacks call: the loaded dataset, metrics for a period, and Update Data.
+
+The normalised tables are built once per data version and mapping hash per process and kept in memory, so a
+period or theme switch never reads the issue cache again. Update Data runs under an exclusive cross-process
+lock: a second tab (or a cron job) that asks while one runs is told so instead of corrupting anything.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from configuration.paths import data_file
+from configuration.secrets import load_credentials
+from configuration.settings import field_mapping_hash, is_demo_mode
+from data.data_update import FetchResult, update_issues
+from data.demo_data import DEMO_SETTINGS_OVERLAY
+from data.issue_cache import load_cached_issues, load_fetch_meta
+from data.issue_frame import IssueFrames, build_issue_frames
+from data.metrics_service import calculate_metrics_cached, record_flow_load_snapshot
+from data.periods import Period
+from data.sources import make_source
+
+logger = logging.getLogger(__name__)
+
+
+class UpdateAlreadyRunning(RuntimeError):
+    """Another Update Data (another tab, worker or cron job) holds the lock."""
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    frames: IssueFrames
+    meta: dict[str, Any]
+    data_version: str
+    mapping_hash: str
+
+    @property
+    def issue_count(self) -> int:
+        return len(self.frames.issues)
+
+
+_loaded: LoadedDataset | None = None
+_loaded_lock = threading.Lock()
+
+
+def effective_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings the calculators use: in demo mode, the demo's mappings until the user saves their own."""
+    result = copy.deepcopy(dict(settings))
+    config = result.get("dora_flow_config", {})
+    if is_demo_mode(result) and not config.get("last_updated"):
+        result["dora_flow_config"] = {**config, **copy.deepcopy(DEMO_SETTINGS_OVERLAY)}
+    return result
+
+
+def source_label(settings: Mapping[str, Any]) -> str:
+    if is_demo_mode(settings):
+        return "Demo data"
+    jira = settings.get("jira", {})
+    kind = "Jira Cloud" if jira.get("deployment") == "cloud" else "Jira Data Center"
+    return f"{kind} · {jira.get('url', '')}"
+
+
+def load_dataset(settings: Mapping[str, Any]) -> LoadedDataset | None:
+    """The normalised issue tables for the current cache, built at most once per data version and mappings."""
+    global _loaded
+    meta = load_fetch_meta()
+    if not meta:
+        return None
+    mapping_hash = field_mapping_hash(settings)
+    with _loaded_lock:
+        current = _loaded
+        if current and current.data_version == meta.get("data_version") and current.mapping_hash == mapping_hash:
+            return current
+        cached = load_cached_issues()
+        if cached is None:
+            return None
+        frames = build_issue_frames(cached.issues, settings)
+        _loaded = LoadedDataset(frames, dict(cached.meta), str(cached.meta.get("data_version")), mapping_hash)
+        logger.info("Loaded the issue tables", extra={"issues": len(frames.issues),
+                                                      "data_version": _loaded.data_version})
+        return _loaded
+
+
+def ensure_demo_data(settings: Mapping[str, Any]) -> None:
+    """In demo mode with no cached data yet, build the demo dataset through the normal update path."""
+    if not is_demo_mode(settings):
+        return
+    meta = load_fetch_meta()
+    if meta and meta.get("source") == "demo":
+        return
+    try:
+        run_update(settings, wait_seconds=30)
+    except UpdateAlreadyRunning:
+        logger.info("Demo data is being prepared by another process")
+
+
+def metrics_for_period(settings: Mapping[str, Any], start: date, end: date,
+                       now: datetime | None = None) -> tuple[dict[str, dict], LoadedDataset | None]:
+    """All nine MetricValues (JSON-safe dicts) for the period, from the metrics cache when it serves."""
+    now = now or datetime.now(UTC)
+    dataset = load_dataset(settings)
+    if dataset is None:
+        return {}, None
+    period = Period(start, end)
+    metrics = calculate_metrics_cached(dataset.frames, settings, period, now, data_version=dataset.data_version)
+    record_flow_load_snapshot(dataset.frames, settings, now, data_version=dataset.data_version)
+    return metrics, dataset
+
+
+def run_update(settings: Mapping[str, Any], *, full: bool = False,
+               progress: Callable[[int, int | None], None] | None = None,
+               cancel: threading.Event | None = None, wait_seconds: float = 0) -> FetchResult:
+    """Update Data, exclusively: raises ``UpdateAlreadyRunning`` if another update holds the lock."""
+    lock = FileLock(str(data_file("update.lock")))
+    try:
+        lock.acquire(timeout=wait_seconds)
+    except Timeout:
+        raise UpdateAlreadyRunning("An update is already running (another tab or a scheduled job). "
+                                   "Wait for it to finish, then the cards refresh.") from None
+    try:
+        source = make_source(settings, load_credentials(settings))
+        return update_issues(settings, source, full=full, progress=progress, cancel=cancel)
+    finally:
+        lock.release()

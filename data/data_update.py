@@ -1,0 +1,292 @@
+"""Update Data: bring the issue cache up to date with Jira (or the demo source) in as few requests as we can.
+
+Modes:
+- ``full``: no usable cache (first run, or the JQL, URL, deployment or source changed, or the mappings need a
+  field the cache lacks): every issue is fetched.
+- ``incremental``: one search for ``(<JQL>) AND updated >= <epoch ms>`` since the last successful fetch minus
+  ``jira.incremental_overlap_minutes`` (an unquoted number is epoch milliseconds, so Jira's profile time zone
+  plays no part). Issues are merged by id; the newest ``updated`` wins. When nothing changed this is the one
+  request of the update, and ``issues.json`` is not rewritten.
+- ``reconcile``: an incremental update followed by a key-only listing of the JQL, dropping cached issues that
+  were deleted or left the JQL (a delta never shows those). Runs when ``full=True`` or when
+  ``jira.full_refresh_hours`` have passed since the last reconcile (0 means every update). An empty listing
+  while issues are cached is refused: Jira may answer a search with bad credentials by an empty 200.
+
+A failed or cancelled update raises and leaves the cache exactly as it was: nothing is written before every
+request has succeeded. The demo source (``data.demo_source``) goes through the same path; its data is tied
+to its anchor day, so a new day means a full regeneration.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from data.demo_source import DemoSource
+from data.issue_cache import (
+    cache_config_hash,
+    cache_identity,
+    cache_invalid_reason,
+    load_cached_issues,
+    load_fetch_meta,
+    new_data_version,
+    parse_jira_time,
+    record_cache_metadata,
+    required_fields,
+    save_cached_issues,
+    save_fetch_meta,
+    utc_iso,
+)
+
+logger = logging.getLogger(__name__)
+
+EMPTY_JQL_MESSAGE = "Set the JQL in Jira settings (e.g. project = ABC)"
+_MISSING_CHUNK = 200
+_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+
+Progress = Callable[[int, int | None], None]
+
+
+class IssueSource(Protocol):
+    """What an update needs from ``JiraClient`` or ``DemoSource``."""
+
+    request_count: int
+
+    def search_issues(self, jql: str, fields: list[str], *, progress: Progress | None = None,
+                      cancel: threading.Event | None = None) -> list[dict[str, Any]]: ...
+
+    def list_issue_ids(self, jql: str, *, cancel: threading.Event | None = None) -> list[tuple[str, str]]: ...
+
+
+class UpdateError(RuntimeError):
+    """The update cannot start (e.g. no JQL); ``str(error)`` tells the user what to change."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one update did; ``changed`` is false when the cached issues and ``data_version`` stayed the same."""
+
+    mode: str  # "full" | "incremental" | "reconcile"
+    new: int
+    updated: int
+    removed: int
+    total: int
+    requests: int
+    data_version: str
+    duration_s: float
+    changed: bool
+
+    def summary(self) -> str:
+        requests = f"{self.requests} request{'s' if self.requests != 1 else ''}"
+        return (f"{self.mode} update: {self.new} new, {self.updated} updated, {self.removed} removed; "
+                f"{self.total} issues cached; {requests}; {self.duration_s:.1f} s")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def split_order_by(jql: str) -> tuple[str, str]:
+    """``"project = A ORDER BY rank"`` → ``("project = A", "rank")``; ORDER BY inside quotes is left alone."""
+    for match in reversed(list(_ORDER_BY.finditer(jql))):
+        if _outside_quotes(jql, match.start()):
+            return jql[:match.start()].strip(), jql[match.end():].strip()
+    return jql.strip(), ""
+
+
+def _outside_quotes(text: str, position: int) -> bool:
+    quote: str | None = None
+    escaped = False
+    for char in text[:position]:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quote is None and char in "\"'":
+            quote = char
+        elif char == quote:
+            quote = None
+    return quote is None
+
+
+def restrict_jql(jql: str, clause: str) -> str:
+    """``(<jql>) AND <clause>``, keeping the user's ORDER BY at the end."""
+    where, order = split_order_by(jql)
+    text = f"({where}) AND {clause}" if where else clause
+    return f"{text} ORDER BY {order}" if order else text
+
+
+def incremental_jql(jql: str, since: datetime) -> str:
+    """The delta search: ``updated >=`` an unquoted epoch-milliseconds number (no time-zone ambiguity)."""
+    epoch_ms = int(since.timestamp() * 1000)
+    return restrict_jql(jql, f"updated >= {epoch_ms}")
+
+
+def update_issues(
+    settings: Mapping[str, Any],
+    source: IssueSource,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    now: datetime | None = None,
+) -> FetchResult:
+    """Update the issue cache from ``source``; see the module docstring for the modes.
+
+    Raises ``UpdateError`` (no JQL), the source's errors (``JiraError``, ``FetchCancelled``) and
+    ``PersistenceError`` (cache not writable); in every case the cache is left untouched.
+    """
+    started = time.monotonic()
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    demo = isinstance(source, DemoSource)
+    identity = cache_identity(settings, demo=demo)
+    if not identity["jql"]:
+        raise UpdateError(EMPTY_JQL_MESSAGE)
+    run = _Run(settings, source, identity, demo, now, progress, cancel)
+    meta = load_fetch_meta()
+    reason = cache_invalid_reason(meta, settings, demo=demo)
+    if reason is None and isinstance(source, DemoSource) and meta and meta.get("demo_anchor") != source.anchor_label:
+        reason = "the demo data is from another day"
+    if reason is not None or meta is None:
+        result = run.full()
+    else:
+        result = run.incremental(meta, reconcile=full or _reconcile_due(meta, settings, now))
+    result = FetchResult(**{**asdict(result), "duration_s": round(time.monotonic() - started, 3)})
+    because = f" (full fetch because {reason})" if reason and result.mode == "full" else ""
+    logger.info("Issue update finished: %s%s", result.summary(), because,
+                extra={"update": result.to_dict(), "source": identity["source"]})
+    return result
+
+
+def _reconcile_due(meta: Mapping[str, Any], settings: Mapping[str, Any], now: datetime) -> bool:
+    last = parse_jira_time(meta.get("last_reconcile"))
+    hours = (settings.get("jira") or {}).get("full_refresh_hours", 24)
+    return last is None or now - last >= timedelta(hours=hours)
+
+
+class _Run:
+    """One update: the source, the settings and the clock, with the full and incremental paths."""
+
+    def __init__(self, settings: Mapping[str, Any], source: IssueSource, identity: dict[str, str], demo: bool,
+                 now: datetime, progress: Progress | None, cancel: threading.Event | None) -> None:
+        self.settings, self.source, self.identity, self.demo = settings, source, identity, demo
+        self.now, self.progress, self.cancel = now, progress, cancel
+        self.requests_before = source.request_count
+
+    @property
+    def requests(self) -> int:
+        return self.source.request_count - self.requests_before
+
+    def full(self) -> FetchResult:
+        fields = required_fields(self.settings)
+        issues = self.source.search_issues(self.identity["jql"], fields, progress=self.progress,
+                                           cancel=self.cancel)
+        fresh = {str(issue["id"]): issue for issue in issues}
+        stamp = utc_iso(self.now)
+        written = self._save(list(fresh.values()), self._meta(fields, {"last_full_fetch": stamp,
+                                                                       "last_reconcile": stamp}))
+        return FetchResult("full", len(fresh), 0, 0, len(fresh), self.requests, written["data_version"], 0.0,
+                           True)
+
+    def incremental(self, meta: dict[str, Any], *, reconcile: bool) -> FetchResult:
+        fields = list(meta.get("fields") or required_fields(self.settings))
+        overlap = (self.settings.get("jira") or {}).get("incremental_overlap_minutes", 5)
+        since = parse_jira_time(meta.get("last_successful_fetch")) or self.now
+        delta_jql = incremental_jql(self.identity["jql"], since - timedelta(minutes=overlap))
+        delta = self.source.search_issues(delta_jql, fields, progress=self.progress, cancel=self.cancel)
+        mode = "reconcile" if reconcile else "incremental"
+        if not delta and not reconcile:
+            return self._unchanged(meta, fields, mode, {})
+        cached = load_cached_issues()
+        if cached is None or cached.meta.get("data_version") != meta.get("data_version"):
+            logger.warning("The cached issues could not be read; fetching everything again")
+            return self.full()
+        by_id = {str(issue["id"]): issue for issue in cached.issues}
+        new, updated = _merge(by_id, delta)
+        removed = 0
+        if reconcile:
+            removed, added = self._reconcile(by_id, fields)
+            new += added
+        stamps = {"last_reconcile": utc_iso(self.now)} if reconcile else {}
+        if not (new or updated or removed):
+            return self._unchanged(meta, fields, mode, stamps)
+        written = self._save(list(by_id.values()), self._meta(fields, {**_fetch_stamps(meta), **stamps}))
+        return FetchResult(mode, new, updated, removed, len(by_id), self.requests, written["data_version"],
+                           0.0, True)
+
+    def _reconcile(self, by_id: dict[str, dict[str, Any]], fields: list[str]) -> tuple[int, int]:
+        """Drop cached issues the JQL no longer lists, fetch listed ones the cache lacks: (removed, added)."""
+        listed = {str(issue_id): str(key) for issue_id, key in
+                  self.source.list_issue_ids(self.identity["jql"], cancel=self.cancel)}
+        if not listed and by_id:
+            raise UpdateError(f"Jira listed no issues for the JQL although {len(by_id)} are cached: check that "
+                              "the credentials are accepted (Test connection). The cached issues were kept.")
+        gone = [issue_id for issue_id in by_id if issue_id not in listed]
+        for issue_id in gone:
+            del by_id[issue_id]
+        missing = [key for issue_id, key in listed.items() if issue_id not in by_id]
+        added = 0
+        for start in range(0, len(missing), _MISSING_CHUNK):
+            chunk = missing[start:start + _MISSING_CHUNK]
+            jql = restrict_jql(self.identity["jql"], f"key in ({', '.join(chunk)})")
+            for issue in self.source.search_issues(jql, fields, cancel=self.cancel):
+                if str(issue["id"]) not in by_id:
+                    added += 1
+                by_id[str(issue["id"])] = issue
+        return len(gone), added
+
+    def _unchanged(self, meta: dict[str, Any], fields: list[str], mode: str,
+                   stamps: dict[str, str]) -> FetchResult:
+        written = save_fetch_meta({**meta, **stamps, "last_successful_fetch": utc_iso(self.now),
+                                   "config_hash": cache_config_hash(self.settings, fields, demo=self.demo)})
+        return FetchResult(mode, 0, 0, 0, int(written.get("issue_count") or 0), self.requests,
+                           str(written["data_version"]), 0.0, False)
+
+    def _meta(self, fields: list[str], stamps: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            **self.identity,
+            "fields": fields,
+            "config_hash": cache_config_hash(self.settings, fields, demo=self.demo),
+            "last_successful_fetch": utc_iso(self.now),
+            **stamps,
+            "demo_anchor": self.source.anchor_label if isinstance(self.source, DemoSource) else None,
+            "data_version": new_data_version(),
+        }
+
+    def _save(self, issues: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+        written = save_cached_issues(issues, meta)
+        record_cache_metadata(written)
+        return written
+
+
+def _fetch_stamps(meta: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: meta.get(key) for key in ("last_full_fetch", "last_reconcile")}
+
+
+def _merge(by_id: dict[str, dict[str, Any]], delta: list[dict[str, Any]]) -> tuple[int, int]:
+    """Merge ``delta`` into ``by_id`` in place (newest ``updated`` wins); returns (new, updated) counts."""
+    new = updated = 0
+    for issue in delta:
+        issue_id = str(issue["id"])
+        current = by_id.get(issue_id)
+        if current is None:
+            new += 1
+        elif _is_newer(issue, current):
+            updated += 1
+        else:
+            continue
+        by_id[issue_id] = issue
+    return new, updated
+
+
+def _is_newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    fresh = parse_jira_time((candidate.get("fields") or {}).get("updated"))
+    known = parse_jira_time((current.get("fields") or {}).get("updated"))
+    if fresh is None or known is None:
+        return fresh is not None or known is None
+    return fresh > known

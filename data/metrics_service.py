@@ -1,0 +1,106 @@
+"""All nine metrics for a period, the metrics cache around them, and the weekly Flow Load snapshot.
+
+``calculate_all_metrics`` is pure (frames, settings, period, now in; JSON-safe MetricValue dicts out) and
+is what the CLI and the exports call. ``calculate_metrics_cached`` adds the two cache layers the dashboard
+needs: an in-process memo (a period switch between already-seen periods touches no file) over
+``metrics_cache.json`` (TTL, LRU, mapping hash, data version; shared with other processes).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from configuration.settings import field_mapping_hash
+from data.dora_calculator import calculate_dora_metrics
+from data.flow_calculator import calculate_flow_metrics, current_flow_load
+from data.issue_frame import IssueFrames
+from data.metrics_cache import build_cache_key, load_cached_metrics, save_cached_metrics
+from data.metrics_snapshots import get_metric_snapshot, load_snapshots, save_metric_snapshot, week_label
+from data.periods import Period
+from data.persistence import PersistenceError
+
+logger = logging.getLogger(__name__)
+
+DORA_METRICS = ("deployment_frequency", "lead_time_for_changes", "change_failure_rate", "mean_time_to_recovery")
+FLOW_METRICS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_load", "flow_distribution")
+ALL_METRICS = DORA_METRICS + FLOW_METRICS
+_MEMO_SIZE = 64
+
+_memo: OrderedDict[tuple, tuple[datetime, dict[str, dict]]] = OrderedDict()
+_memo_lock = threading.Lock()
+_snapshot_recorded: set[tuple[str, str, str]] = set()
+
+
+def calculate_all_metrics(frames: IssueFrames, settings: Mapping[str, Any], period: Period, now: datetime,
+                          snapshots: Mapping[str, Any] | None = None) -> dict[str, dict]:
+    """The nine MetricValues for ``period`` as JSON-safe dicts, in display order."""
+    results = {**calculate_dora_metrics(frames, settings, period, now),
+               **calculate_flow_metrics(frames, settings, period, now, snapshots=snapshots)}
+    return {name: results[name].to_dict() for name in ALL_METRICS}
+
+
+def calculate_metrics_cached(frames: IssueFrames, settings: Mapping[str, Any], period: Period, now: datetime, *,
+                             data_version: str) -> dict[str, dict]:
+    """``calculate_all_metrics`` behind the in-process memo and ``metrics_cache.json``."""
+    mapping_hash = field_mapping_hash(settings)
+    cache_settings = settings.get("metrics_cache", {})
+    ttl = int(cache_settings.get("ttl_seconds", 3600))
+    memo_key = (data_version, mapping_hash, period.start, period.end)
+    with _memo_lock:
+        hit = _memo.get(memo_key)
+        if hit and now - hit[0] < timedelta(seconds=ttl):
+            _memo.move_to_end(memo_key)
+            return hit[1]
+    cache_key = build_cache_key("all", period.start, period.end, mapping_hash)
+    metrics = load_cached_metrics(cache_key, mapping_hash=mapping_hash, data_version=data_version, now=now)
+    if metrics is None:
+        metrics = calculate_all_metrics(frames, settings, period, now, snapshots=load_snapshots())
+        try:
+            save_cached_metrics(cache_key, metrics, metric_type="all", start=period.start, end=period.end,
+                                mapping_hash=mapping_hash, data_version=data_version, ttl_seconds=ttl,
+                                max_entries=int(cache_settings.get("max_entries", 100)), now=now)
+        except PersistenceError as error:  # the numbers are still right; only the cache could not be kept
+            logger.warning("Could not save the metrics cache", extra={"error": str(error)})
+    with _memo_lock:
+        _memo[memo_key] = (now, metrics)
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return metrics
+
+
+def clear_memo() -> None:
+    """Forget in-process results (after a mapping change or in tests)."""
+    with _memo_lock:
+        _memo.clear()
+        _snapshot_recorded.clear()
+
+
+def record_flow_load_snapshot(frames: IssueFrames, settings: Mapping[str, Any], now: datetime, *,
+                              data_version: str | None = None) -> dict[str, Any] | None:
+    """Save this ISO week's Flow Load (WIP now) to ``metrics_snapshots.json`` (seed 000 format).
+
+    Written only when the week's stored snapshot differs, and checked once per data version and week per
+    process, so switching periods does not rewrite the file.
+    """
+    label = week_label(now)
+    marker = (str(data_version), field_mapping_hash(settings), label)
+    if data_version is not None and marker in _snapshot_recorded:
+        return None
+    load = current_flow_load(frames, settings, now)
+    snapshot = {"wip_count": int(load["wip_count"]), "by_status": load["by_status"],
+                "by_issue_type": load["by_issue_type"]}
+    stored = get_metric_snapshot(label, "flow_load") or {}
+    if {key: stored.get(key) for key in snapshot} != snapshot:
+        try:
+            save_metric_snapshot(label, "flow_load", snapshot)
+        except PersistenceError as error:
+            logger.warning("Could not save the Flow Load snapshot", extra={"error": str(error)})
+            return None
+    if data_version is not None:
+        _snapshot_recorded.add(marker)
+    return snapshot

@@ -1,0 +1,51 @@
+"""Choose where issues come from: the built-in demo when no Jira URL is set, otherwise a ``JiraClient``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from configuration.secrets import ENV_API_TOKEN, ENV_EMAIL, ENV_PAT, JiraCredentials
+from configuration.settings import is_demo_mode
+from data.data_update import UpdateError
+from data.demo_source import DemoSource
+from data.jira_client import JiraClient
+
+
+def make_source(settings: Mapping[str, Any], credentials: JiraCredentials) -> JiraClient | DemoSource:
+    """The issue source for ``settings``; ``UpdateError`` naming what to set when credentials are missing."""
+    if is_demo_mode(settings):
+        return DemoSource()
+    jira = settings.get("jira") or {}
+    deployment = str(jira.get("deployment") or "cloud")
+    if not credentials.has_secret_for(deployment):
+        raise UpdateError(_missing_credentials_message(deployment, credentials))
+    try:
+        return _client(jira, deployment, credentials)
+    except ValueError as exc:  # a URL the client cannot use
+        raise UpdateError(str(exc)) from None
+
+
+def _client(jira: Mapping[str, Any], deployment: str, credentials: JiraCredentials) -> JiraClient:
+    return JiraClient(
+        str(jira["url"]).strip(),
+        deployment,
+        email=credentials.email,
+        api_token=credentials.api_token,
+        pat=credentials.pat,
+        timeout=float(jira.get("timeout_seconds", 30.0)),
+        page_size=int(jira.get("page_size", 100)),
+        max_concurrency=int(jira.get("max_concurrency", 4)),
+        requests_per_second=float(jira.get("requests_per_second", 10.0)),
+        max_retries=int(jira.get("max_retries", 4)),
+    )
+
+
+def _missing_credentials_message(deployment: str, credentials: JiraCredentials) -> str:
+    if deployment == "datacenter":
+        return (f"Jira Data Center needs a personal access token: set {ENV_PAT} in the environment "
+                "or save it in the Jira settings dialog")
+    pairs = ((ENV_EMAIL, credentials.email), (ENV_API_TOKEN, credentials.api_token))
+    missing = [name for name, value in pairs if not value]
+    return (f"Jira Cloud needs an email and an API token: set {' and '.join(missing)} in the environment "
+            "(the email may also be jira.email in the settings) or save them in the Jira settings dialog")

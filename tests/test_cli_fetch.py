@@ -1,0 +1,175 @@
+"""``python cli.py fetch`` end to end in a subprocess, against the test Jira server over HTTP."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+import cli
+from tests.conftest import PROJECT_ROOT
+from tests.jira_server import JiraTestServer
+from tests.jira_server.builders import make_issues
+from tests.jira_server.fixtures import jira_server_factory  # noqa: F401  (a fixture, used by name)
+
+EMAIL, TOKEN = "user@example.com", "secret-token-123"
+
+
+def run_cli(*args: str, token: str | None = TOKEN, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``python cli.py`` with the test's data directory (set by conftest) and optional Cloud credentials."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("JIRA_")}
+    if token is not None:
+        env.update(JIRA_EMAIL=EMAIL, JIRA_API_TOKEN=token)
+    return subprocess.run([sys.executable, str(PROJECT_ROOT / "cli.py"), *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def write_settings(folder: Path, server: JiraTestServer | None, **jira: object) -> Path:
+    """A partial settings file: only what differs from the defaults."""
+    path = folder / "settings.json"
+    settings = {"jira": {"url": server.url if server else "", "jql": "project = PROJ", **jira}}
+    path.write_text(json.dumps(settings))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """``cli.main`` installs the app's log handlers on the root logger; put the test runner's back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_fetch_fills_the_cache_and_writes_the_issues(jira_server_factory, tmp_path: Path,  # noqa: F811
+                                                     isolated_data_dir: Path) -> None:
+    server = jira_server_factory(make_issues(5, histories=4))
+    settings = write_settings(tmp_path, server)
+    output = tmp_path / "issues.json"
+
+    result = run_cli("fetch", "--settings", str(settings), "--output", str(output))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("full update: 5 new, 0 updated, 0 removed; 5 issues cached")
+    issues = orjson.loads(output.read_bytes())["issues"]
+    assert sorted(issue["key"] for issue in issues) == [f"PROJ-{n}" for n in range(1, 6)]
+    # Four status changes each (To Do -> In Progress -> In Review -> Done -> To Do), oldest first.
+    first = next(issue for issue in issues if issue["key"] == "PROJ-1")
+    assert [h["items"][0]["toString"] for h in first["changelog"]["histories"]] == \
+        ["In Progress", "In Review", "Done", "To Do"]
+    assert (isolated_data_dir / "cache" / "issues.json").exists()
+
+    again = run_cli("fetch", "--settings", str(settings))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("incremental update: 0 new, 0 updated, 0 removed; 5 issues cached; 1 request;")
+
+    full = run_cli("fetch", "--settings", str(settings), "--full")
+    assert full.returncode == 0 and full.stdout.startswith("reconcile update: 0 new, 0 updated, 0 removed")
+
+
+def test_a_bad_token_exits_1_with_one_line_and_no_token(jira_server_factory, tmp_path: Path,  # noqa: F811
+                                                        isolated_data_dir: Path) -> None:
+    server = jira_server_factory(make_issues(2))
+    bad_token = "bad-token-4f7e1c9a"
+
+    result = run_cli("fetch", "--settings", str(write_settings(tmp_path, server)), token=bad_token)
+
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "Client must be authenticated" in line and "401" in line
+    assert bad_token not in result.stderr + result.stdout
+    assert not (isolated_data_dir / "cache" / "issues.json").exists()
+    log = (isolated_data_dir / "logs" / "app.log").read_text()
+    assert "cli fetch failed" in log and bad_token not in log
+
+
+def test_missing_credentials_name_the_variables(jira_server_factory, tmp_path: Path) -> None:  # noqa: F811
+    server = jira_server_factory(make_issues(1))
+    result = run_cli("fetch", "--settings", str(write_settings(tmp_path, server)), token=None)
+    assert result.returncode == 1
+    assert "JIRA_API_TOKEN" in one_error_line(result)
+    assert server.requests == []
+
+
+def test_an_empty_jql_is_a_clear_error(jira_server_factory, tmp_path: Path) -> None:  # noqa: F811
+    server = jira_server_factory(make_issues(1))
+    result = run_cli("fetch", "--settings", str(write_settings(tmp_path, server, jql="")))
+    assert result.returncode == 1
+    assert one_error_line(result) == "error: Set the JQL in Jira settings (e.g. project = ABC)"
+
+
+def test_without_jira_the_demo_is_fetched(tmp_path: Path, isolated_data_dir: Path) -> None:
+    result = run_cli("fetch", "--settings", str(write_settings(tmp_path, None)), token=None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("full update: 2000 new")
+    meta = orjson.loads((isolated_data_dir / "cache" / "fetch_meta.json").read_bytes())
+    assert meta["source"] == "demo"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "settings file not found"),
+    ("{not json", "is not valid JSON"),
+    ('{"jira": {"deployment": "moon"}}', 'jira.deployment must be "cloud" or "datacenter"'),
+])
+def test_an_unusable_settings_file_is_an_error_not_the_defaults(tmp_path: Path, content: str | None,
+                                                                 message: str,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "settings.json"
+    if content is not None:
+        path.write_text(content)
+    assert cli.main(["fetch", "--settings", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+    if content is not None:
+        assert path.read_text() == content  # never moved aside or rewritten
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["fetch", "--no-such-option"]) == 2
+    assert cli.main([]) == 2
+    assert "fetch" in capsys.readouterr().err
+
+
+def test_help_lists_the_fetch_options(capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["fetch", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--settings" in out and "--full" in out and "--output" in out
+
+
+def test_the_progress_bar_is_one_rewritten_line_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    show = cli._progress_printer()
+    assert show is not None
+    show(50, 200)
+    show(80, None)
+    assert terminal.getvalue() == "\rFetching: 50/200 issues (25%)   \rFetching: 80 issues   "
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert cli._progress_printer() is None

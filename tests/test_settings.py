@@ -1,0 +1,349 @@
+"""Settings file: defaults for missing keys, validation messages that name the key, safe load/save/update."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from configuration import settings as st
+from configuration.defaults import DEFAULT_SETTINGS, DORA_MAPPING_KEYS, FLOW_MAPPING_KEYS
+from data.persistence import file_lock, pop_persistence_warnings
+
+
+@pytest.fixture
+def settings_file(isolated_data_dir: Path) -> Path:
+    pop_persistence_warnings()
+    return isolated_data_dir / st.SETTINGS_FILE_NAME
+
+
+def _write(path: Path, data: object) -> bytes:
+    raw = orjson.dumps(data)
+    path.write_bytes(raw)
+    return raw
+
+
+def _with(changes: dict) -> dict:
+    """The defaults with ``changes`` deep-merged over them (what a partial file means)."""
+    return st.merge_with_defaults(changes)
+
+
+def _errors_for(changes: dict) -> list[str]:
+    return st.validate_settings(_with(changes))
+
+
+# --- defaults and merging -------------------------------------------------------------------------------------
+
+
+def test_missing_file_gives_the_defaults(settings_file: Path) -> None:
+    assert st.load_app_settings() == DEFAULT_SETTINGS
+    assert not settings_file.exists()
+
+
+def test_partial_file_takes_defaults_for_missing_keys(settings_file: Path) -> None:
+    _write(settings_file, {"jira": {"url": "https://acme.atlassian.net"},
+                           "dora_flow_config": {"field_mappings": {"dora": {"deployment_date": "customfield_1"}},
+                                                "wip_statuses": ["Doing"]}})
+    loaded = st.load_app_settings()
+    assert loaded["jira"]["url"] == "https://acme.atlassian.net"
+    assert loaded["jira"]["page_size"] == DEFAULT_SETTINGS["jira"]["page_size"]
+    assert loaded["jira"]["deployment"] == "cloud"
+    dora = loaded["dora_flow_config"]["field_mappings"]["dora"]
+    assert dora["deployment_date"] == "customfield_1"
+    assert set(dora) == set(DORA_MAPPING_KEYS)
+    assert all(dora[key] is None for key in DORA_MAPPING_KEYS if key != "deployment_date")
+    assert set(loaded["dora_flow_config"]["field_mappings"]["flow"]) == set(FLOW_MAPPING_KEYS)
+    assert loaded["dora_flow_config"]["wip_statuses"] == ["Doing"]  # lists replace, they do not merge
+    assert loaded["dora_flow_config"]["completed_statuses"] == DEFAULT_SETTINGS["dora_flow_config"][
+        "completed_statuses"]
+    assert loaded["snapshots"] == DEFAULT_SETTINGS["snapshots"]
+
+
+def test_merge_does_not_alias_the_defaults() -> None:
+    merged = st.merge_with_defaults({})
+    merged["dora_flow_config"]["wip_statuses"].append("Changed")
+    merged["jira"]["url"] = "https://changed.example"
+    assert "Changed" not in DEFAULT_SETTINGS["dora_flow_config"]["wip_statuses"]
+    assert DEFAULT_SETTINGS["jira"]["url"] == ""
+
+
+def test_defaults_are_valid() -> None:
+    assert st.validate_settings(DEFAULT_SETTINGS) == []
+
+
+# --- validation: one message per problem, naming the key ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("changes", "key", "hint"), [
+    ({"jira": {"deployment": "server"}}, "jira.deployment", "'server'"),
+    ({"jira": {"url": "acme.atlassian.net"}}, "jira.url", "https://"),
+    ({"jira": {"url": "https://"}}, "jira.url", "server"),
+    ({"jira": {"url": 42}}, "jira.url", "text"),
+    ({"jira": {"page_size": 0}}, "jira.page_size", "1 to 5000"),
+    ({"jira": {"timeout_seconds": -1}}, "jira.timeout_seconds", "positive"),
+    ({"dora_flow_config": {"field_mappings": {"dora": {"deployment_date": 10100}}}},
+     "dora_flow_config.field_mappings.dora.deployment_date", "10100"),
+    ({"dora_flow_config": {"field_mappings": {"flow": {"work_started_date": ["customfield_1"]}}}},
+     "dora_flow_config.field_mappings.flow.work_started_date", "customfield_1"),
+    ({"dora_flow_config": {"field_mappings": {"dora": {"deployment_date": "  "}}}},
+     "dora_flow_config.field_mappings.dora.deployment_date", "field id"),
+    ({"dora_flow_config": {"field_mappings": {"dora": {"deploy_date": "customfield_1"}}}},
+     "dora_flow_config.field_mappings.dora.deploy_date", "not a known mapping"),
+    ({"dora_flow_config": {"field_mappings": {"flow": {"deployment_date": "customfield_1"}}}},
+     "dora_flow_config.field_mappings.flow.deployment_date", "not a known mapping"),
+    ({"dora_flow_config": {"field_mappings": {"dora": []}}}, "dora_flow_config.field_mappings.dora", "object"),
+    ({"dora_flow_config": {"wip_statuses": "In Progress"}}, "dora_flow_config.wip_statuses", "list of names"),
+    ({"dora_flow_config": {"completed_statuses": ["Done", 3]}}, "dora_flow_config.completed_statuses",
+     "list of names"),
+    ({"dora_flow_config": {"active_statuses": ["In Progress", ""]}}, "dora_flow_config.active_statuses",
+     "list of names"),
+    ({"dora_flow_config": {"flow_type_mappings": {"Bug": ["Bug"]}}}, "dora_flow_config.flow_type_mappings.Bug",
+     "not a flow type"),
+    ({"dora_flow_config": {"flow_type_mappings": {"Defect": "Bug"}}}, "dora_flow_config.flow_type_mappings.Defect",
+     "list of names"),
+    ({"dora_flow_config": {"flow_type_mappings": ["Feature"]}}, "dora_flow_config.flow_type_mappings", "object"),
+    ({"dora_flow_config": {"field_metadata": []}}, "dora_flow_config.field_metadata", "object"),
+    ({"snapshots": {"weeks_to_keep": 0}}, "snapshots.weeks_to_keep", "at least 1"),
+    ({"metrics_cache": {"ttl_seconds": True}}, "metrics_cache.ttl_seconds", "whole number"),
+    ({"jira": {"api_token": "ATATT-secret"}}, "jira.api_token", "must not be stored"),
+    ({"jira": {"PAT": "dc-secret"}}, "jira.PAT", "JIRA_PAT"),
+])
+def test_each_rule_gives_one_message_naming_the_key(changes: dict, key: str, hint: str) -> None:
+    errors = _errors_for(changes)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(key + " "), errors
+    assert hint in errors[0]
+
+
+def test_secret_message_never_repeats_the_token() -> None:
+    [message] = _errors_for({"jira": {"api_token": "ATATT-very-secret-value"}})
+    assert "ATATT-very-secret-value" not in message
+
+
+@pytest.mark.parametrize("section", ["jira", "dora_flow_config", "metrics_cache", "snapshots"])
+@pytest.mark.parametrize("value", [5, ["a"], None])
+def test_a_section_of_the_wrong_type_is_a_message_not_a_crash(section: str, value: object) -> None:
+    errors = _errors_for({section: value})
+    assert errors == [f"{section} must be an object (got {value!r})"]
+
+
+def test_all_problems_are_reported_together() -> None:
+    errors = _errors_for({"jira": {"deployment": "server", "url": "ftp://x"},
+                          "dora_flow_config": {"field_mappings": 7, "wip_statuses": "Doing"}})
+    keys = sorted(message.split(" ")[0] for message in errors)
+    assert keys == ["dora_flow_config.field_mappings", "dora_flow_config.wip_statuses", "jira.deployment",
+                    "jira.url"]
+
+
+def test_null_mappings_and_datacenter_are_valid() -> None:
+    assert _errors_for({"jira": {"deployment": "datacenter", "url": "http://jira.local:8080/jira"},
+                        "dora_flow_config": {"field_mappings": {"dora": {"deployment_date": None}}}}) == []
+
+
+# --- load ---------------------------------------------------------------------------------------------------
+
+
+def test_invalid_file_raises_settings_error_naming_file_and_key(settings_file: Path) -> None:
+    _write(settings_file, {"jira": {"deployment": "server"}})
+    with pytest.raises(st.SettingsError) as caught:
+        st.load_app_settings()
+    assert str(caught.value).startswith("app_settings.json: jira.deployment")
+
+
+def test_or_defaults_returns_defaults_and_message_and_leaves_the_file_alone(settings_file: Path) -> None:
+    raw = _write(settings_file, {"jira": {"url": "acme.atlassian.net"}, "snapshots": {"weeks_to_keep": 10}})
+    settings, message = st.load_app_settings_or_defaults()
+    assert settings == DEFAULT_SETTINGS
+    assert message is not None and "jira.url" in message and "defaults" in message
+    assert settings_file.read_bytes() == raw
+    assert sorted(p.name for p in settings_file.parent.iterdir()) == [st.SETTINGS_FILE_NAME]
+
+
+def test_or_defaults_without_a_problem_has_no_message(settings_file: Path) -> None:
+    _write(settings_file, {"snapshots": {"weeks_to_keep": 10}})
+    settings, message = st.load_app_settings_or_defaults()
+    assert message is None
+    assert settings["snapshots"]["weeks_to_keep"] == 10
+
+
+def test_unreadable_file_is_a_settings_error(settings_file: Path) -> None:
+    settings_file.mkdir()  # a folder in the way cannot be read, even by root
+    with pytest.raises(st.SettingsError, match=r"app_settings\.json"):
+        st.load_app_settings()
+    settings, message = st.load_app_settings_or_defaults()
+    assert settings == DEFAULT_SETTINGS and message is not None
+    assert settings_file.is_dir()
+
+
+@pytest.mark.parametrize("raw", [b'{"jira": {"url": "https://a.example"', b"[1, 2]", b"\xff\xfe"])
+def test_corrupt_file_is_moved_aside_and_defaults_used(settings_file: Path, raw: bytes) -> None:
+    settings_file.write_bytes(raw)
+    assert st.load_app_settings() == DEFAULT_SETTINGS
+    assert not settings_file.exists()
+    [moved] = [p for p in settings_file.parent.iterdir() if p.name.startswith("app_settings.json.corrupt-")]
+    assert moved.read_bytes() == raw
+    [warning] = pop_persistence_warnings()
+    assert moved.name in warning
+
+
+def test_explicit_path_is_used(tmp_path: Path, settings_file: Path) -> None:
+    other = tmp_path / "elsewhere.json"
+    _write(other, {"jira": {"jql": "project = X"}})
+    assert st.load_app_settings(other)["jira"]["jql"] == "project = X"
+    assert st.load_app_settings()["jira"]["jql"] == ""
+
+
+# --- save / update / replace ----------------------------------------------------------------------------------
+
+
+def test_save_round_trips_the_merged_settings(settings_file: Path) -> None:
+    saved = st.save_app_settings({"jira": {"url": "https://acme.atlassian.net", "jql": "project = ACME"}})
+    assert saved["jira"]["page_size"] == DEFAULT_SETTINGS["jira"]["page_size"]
+    assert orjson.loads(settings_file.read_bytes()) == saved
+    assert st.load_app_settings() == saved
+
+
+def test_save_refuses_invalid_settings_and_writes_nothing(settings_file: Path) -> None:
+    with pytest.raises(st.SettingsError, match=r"jira\.deployment"):
+        st.save_app_settings({"jira": {"deployment": "server"}})
+    assert list(settings_file.parent.iterdir()) == []
+    raw = _write(settings_file, {"jira": {"jql": "project = KEEP"}})
+    with pytest.raises(st.SettingsError, match=r"jira\.api_token"):
+        st.save_app_settings({"jira": {"api_token": "ATATT-secret"}})
+    assert settings_file.read_bytes() == raw
+
+
+def test_update_deep_merges_into_the_stored_file(settings_file: Path) -> None:
+    _write(settings_file, {"jira": {"url": "https://acme.atlassian.net", "jql": "project = A"},
+                           "dora_flow_config": {"wip_statuses": ["Doing"]}})
+    result = st.update_app_settings({"jira": {"jql": "project = B"}, "snapshots": {"weeks_to_keep": 12}})
+    stored = st.load_app_settings()
+    assert stored == result
+    assert stored["jira"]["url"] == "https://acme.atlassian.net"
+    assert stored["jira"]["jql"] == "project = B"
+    assert stored["dora_flow_config"]["wip_statuses"] == ["Doing"]
+    assert stored["snapshots"]["weeks_to_keep"] == 12
+
+
+def test_update_refuses_an_invalid_result_and_keeps_the_file(settings_file: Path) -> None:
+    raw = _write(settings_file, {"jira": {"jql": "project = A"}})
+    with pytest.raises(st.SettingsError, match=r"snapshots\.weeks_to_keep"):
+        st.update_app_settings({"snapshots": {"weeks_to_keep": -3}})
+    assert settings_file.read_bytes() == raw
+
+
+def test_update_reads_the_file_under_the_lock(settings_file: Path) -> None:
+    """A change made by another writer while it holds the lock is not lost by a waiting update."""
+    _write(settings_file, {"jira": {"jql": "project = A"}})
+    done = threading.Event()
+
+    def waiting_update() -> None:
+        st.update_app_settings({"jira": {"email": "me@example.com"}})
+        done.set()
+
+    with file_lock(settings_file):
+        worker = threading.Thread(target=waiting_update)
+        worker.start()
+        assert not done.wait(0.3)
+        _write(settings_file, {"jira": {"jql": "project = CHANGED-UNDER-LOCK"}})
+    worker.join(timeout=30)
+    assert done.is_set()
+    stored = st.load_app_settings()
+    assert stored["jira"]["jql"] == "project = CHANGED-UNDER-LOCK"
+    assert stored["jira"]["email"] == "me@example.com"
+
+
+def test_update_over_a_file_of_the_wrong_shape_keeps_it_aside(settings_file: Path) -> None:
+    settings_file.write_bytes(b'["not", "settings"]')
+    st.update_app_settings({"jira": {"jql": "project = NEW"}})
+    assert st.load_app_settings()["jira"]["jql"] == "project = NEW"
+    [moved] = [p for p in settings_file.parent.iterdir() if ".corrupt-" in p.name]
+    assert moved.read_bytes() == b'["not", "settings"]'
+
+
+def _config_with(dora: dict, flow: dict | None = None) -> dict:
+    config = copy.deepcopy(DEFAULT_SETTINGS["dora_flow_config"])
+    config["field_mappings"] = {"dora": dora, "flow": flow or {}}
+    return config
+
+
+def test_replace_field_mappings_replaces_and_stamps_last_updated(settings_file: Path) -> None:
+    st.update_app_settings({"jira": {"url": "https://acme.atlassian.net"},
+                            "dora_flow_config": {"field_mappings": {
+                                "dora": {"deployment_date": "customfield_1", "target_environment": "customfield_2"},
+                                "flow": {"work_started_date": "customfield_3"}}}})
+    before = datetime.now(UTC).replace(microsecond=0)
+    config = _config_with({"deployment_date": "customfield_9", "target_environment": None})
+    config["wip_statuses"] = ["Doing", "Reviewing"]
+    st.replace_field_mappings(config)
+    after = datetime.now(UTC)
+    stored = st.load_app_settings()
+    mappings = stored["dora_flow_config"]["field_mappings"]
+    assert mappings["dora"]["deployment_date"] == "customfield_9"
+    assert mappings["dora"]["target_environment"] is None  # cleared stays cleared
+    assert mappings["flow"]["work_started_date"] is None  # left out of the new mappings: not kept from before
+    assert stored["dora_flow_config"]["wip_statuses"] == ["Doing", "Reviewing"]
+    assert stored["jira"]["url"] == "https://acme.atlassian.net"
+    stamp = stored["dora_flow_config"]["last_updated"]
+    assert stamp.endswith("Z")
+    assert before <= datetime.fromisoformat(stamp) <= after
+
+
+def test_replace_field_mappings_refuses_invalid_mappings(settings_file: Path) -> None:
+    st.update_app_settings({"dora_flow_config": {"field_mappings": {"dora": {"deployment_date": "customfield_1"}}}})
+    raw = settings_file.read_bytes()
+    with pytest.raises(st.SettingsError, match=r"dora_flow_config\.field_mappings\.dora\.deployment_date"):
+        st.replace_field_mappings(_config_with({"deployment_date": 5}))
+    assert settings_file.read_bytes() == raw
+
+
+# --- mapping hash and demo mode -------------------------------------------------------------------------------
+
+
+def _hash(changes: dict) -> str:
+    return st.field_mapping_hash(_with(changes))
+
+
+@pytest.mark.parametrize("changes", [
+    {"dora_flow_config": {"field_mappings": {"dora": {"deployment_date": "customfield_1"}}}},
+    {"dora_flow_config": {"field_mappings": {"flow": {"work_completed_date": "resolutiondate"}}}},
+    {"dora_flow_config": {"wip_statuses": ["In Progress"]}},
+    {"dora_flow_config": {"completed_statuses": ["Done"]}},
+    {"dora_flow_config": {"production_environment_values": ["Prod"]}},
+    {"dora_flow_config": {"incident_issue_types": ["Incident"]}},
+    {"dora_flow_config": {"flow_type_mappings": {"Risk": ["Risk"]}}},
+])
+def test_mapping_hash_changes_with_what_changes_a_metric(changes: dict) -> None:
+    assert _hash(changes) != _hash({})
+
+
+@pytest.mark.parametrize("changes", [
+    {"dora_flow_config": {"last_updated": "2025-01-01T00:00:00.000Z"}},
+    {"dora_flow_config": {"field_metadata": {"customfield_1": {"name": "Deploy date", "type": "datetime"}}}},
+    {"jira": {"url": "https://acme.atlassian.net"}},
+    {"snapshots": {"weeks_to_keep": 3}},
+])
+def test_mapping_hash_ignores_what_does_not_change_a_metric(changes: dict) -> None:
+    assert _hash(changes) == _hash({})
+
+
+def test_mapping_hash_is_stable_and_ignores_key_order() -> None:
+    settings = _with({})
+    reordered = copy.deepcopy(settings)
+    reordered["dora_flow_config"] = dict(reversed(list(reordered["dora_flow_config"].items())))
+    assert st.field_mapping_hash(settings) == st.field_mapping_hash(reordered)
+    assert len(st.field_mapping_hash(settings)) == 32
+
+
+@pytest.mark.parametrize(("url", "demo"), [("", True), ("   ", True), (None, True),
+                                            ("https://acme.atlassian.net", False)])
+def test_is_demo_mode(url: str | None, demo: bool) -> None:
+    assert st.is_demo_mode({"jira": {"url": url}}) is demo
+
+
+def test_is_demo_mode_without_a_jira_block() -> None:
+    assert st.is_demo_mode({}) is True

@@ -1,0 +1,133 @@
+"""The field-mapping modal: one tab per section, a searchable dropdown per mapping, errors under each input.
+
+Pure layout. Every input stays mounted (Bootstrap tab panes are hidden, not removed), so unsaved edits
+survive switching tabs. Inputs carry pattern-matching ids (``ids.FieldMapping.field(key)`` for a Jira
+field, ``ids.FieldMapping.name_list(key)`` for a list of names) with the error text below each in
+``field_error(key)`` / ``name_list_error(key)``; callbacks fill options and values after the modal opens.
+The spinner (``LOADING``), the load error with its Retry button and the form are toggled with ``HIDDEN`` /
+``SHOWN`` and ``is_open``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from ui import ids
+from ui.page import HIDDEN
+
+if TYPE_CHECKING:
+    from data.mapping_service import FormItem, FormSection
+
+INVALID_CLASS = "border border-danger rounded"
+
+
+def _input(item: FormItem) -> dcc.Dropdown:
+    if item.multi:
+        return dcc.Dropdown(id=ids.FieldMapping.name_list(item.key), options=[], value=[], multi=True,
+                            searchable=True, clearable=True, placeholder="Pick or type names")
+    return dcc.Dropdown(id=ids.FieldMapping.field(item.key), options=[], value=None, searchable=True,
+                        clearable=True, placeholder="Not mapped: search by name, id or type")
+
+
+def _error_id(item: FormItem) -> dict:
+    make = ids.FieldMapping.name_list_error if item.multi else ids.FieldMapping.field_error
+    return make(item.key)
+
+
+def _form_item(item: FormItem) -> dbc.Col:
+    return dbc.Col(
+        html.Div(
+            [
+                dbc.Label(item.label, class_name="fw-semibold mb-1"),
+                _input(item),
+                html.Div(id=_error_id(item), className="small text-danger mt-1", role="alert"),
+                dbc.FormText(item.help),
+            ],
+            className=f"mapping-item mapping-item-{item.key.replace('.', '-')}",
+        ),
+        md=6,
+        class_name="mb-3",
+    )
+
+
+def _section_tab(section: FormSection) -> dbc.Tab:
+    return dbc.Tab(
+        html.Div(
+            [
+                html.P(section.intro, className="text-body-secondary small mt-3"),
+                dbc.Row([_form_item(item) for item in section.items]),
+            ]
+        ),
+        label=section.title,
+        tab_id=section.section_id,
+    )
+
+
+def field_mapping_modal(sections: Sequence[FormSection]) -> dbc.Modal:
+    """The closed modal with empty inputs for ``sections`` (``data.mapping_service.FORM_SECTIONS``)."""
+    body = dbc.ModalBody(
+        [
+            dcc.Store(id=ids.FieldMapping.LOAD_REQUEST),
+            html.P(id=ids.FieldMapping.SOURCE, className="small text-body-secondary mb-2"),
+            html.Div(
+                html.Div([dbc.Spinner(size="sm", spinner_class_name="me-2"), "Loading the Jira fields…"],
+                         className="d-flex align-items-center my-3"),
+                id=ids.FieldMapping.LOADING,
+                style=HIDDEN,
+                role="status",
+            ),
+            dbc.Alert(
+                [
+                    html.Div(id=ids.FieldMapping.LOAD_ERROR_TEXT, className="mb-2"),
+                    dbc.Button(
+                        [html.I(className="bi bi-arrow-repeat me-1"), "Retry"],
+                        id=ids.FieldMapping.RETRY_BUTTON,
+                        color="danger",
+                        outline=True,
+                        size="sm",
+                    ),
+                ],
+                id=ids.FieldMapping.LOAD_ERROR,
+                color="danger",
+                is_open=False,
+            ),
+            dbc.Alert(id=ids.FieldMapping.SUMMARY, color="danger", is_open=False),
+            html.Div(
+                dbc.Tabs([_section_tab(section) for section in sections], id=ids.FieldMapping.TABS,
+                         active_tab=sections[0].section_id if sections else None),
+                id=ids.FieldMapping.FORM,
+                style=HIDDEN,
+            ),
+        ]
+    )
+    footer = dbc.ModalFooter(
+        [
+            dbc.Button("Cancel", id=ids.FieldMapping.CANCEL_BUTTON, color="secondary", outline=True),
+            dbc.Button(
+                [html.I(className="bi bi-check2 me-1"), "Save mappings"],
+                id=ids.FieldMapping.SAVE_BUTTON,
+                color="primary",
+                disabled=True,
+            ),
+        ]
+    )
+    return dbc.Modal(
+        [dbc.ModalHeader(dbc.ModalTitle("Configure Field Mappings")), body, footer],
+        id=ids.FieldMapping.MODAL,
+        is_open=False,
+        size="xl",
+        scrollable=True,
+        backdrop="static",
+    )
+
+
+def summary_content(summary: str, problems: Sequence[tuple[str, str]]) -> list:
+    """The alert above the tabs: the summary line and one "Section · Input: message" line per problem."""
+    return [
+        html.Strong(summary),
+        html.Ul([html.Li(f"{where}: {message}") for where, message in problems], className="mb-0 mt-1"),
+    ]
