@@ -91,13 +91,15 @@ def record_flow_load_snapshot(frames: IssueFrames, settings: Mapping[str, Any], 
     marker = (str(data_version), field_mapping_hash(settings), label)
     if data_version is not None and marker in _snapshot_recorded:
         return None
+    if not settings.get("dora_flow_config", {}).get("wip_statuses"):
+        return None  # no WIP statuses configured: a 0 here would be a fake value in the history
     load = current_flow_load(frames, settings, now)
     snapshot = {"wip_count": int(load["wip_count"]), "by_status": load["by_status"],
                 "by_issue_type": load["by_issue_type"]}
     stored = get_metric_snapshot(label, "flow_load") or {}
     if {key: stored.get(key) for key in snapshot} != snapshot:
         try:
-            save_metric_snapshot(label, "flow_load", snapshot)
+            save_metric_snapshot(label, "flow_load", snapshot, now=now)
         except PersistenceError as error:
             logger.warning("Could not save the Flow Load snapshot", extra={"error": str(error)})
             return None
