@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
 import pytest
 from dash import dcc, html
 from dash.development.base_component import Component
@@ -409,54 +411,68 @@ def test_other_cards_have_no_distribution_bar() -> None:
 def test_sparkline_keeps_none_weeks_as_gaps_never_zero() -> None:
     values = [3.0, None, 5.0, None, None, 2.0, 0.0, 1.0, None, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, None]
     figure = sparkline_figure(values, LABELS)
-    assert len(figure.data) == 1
-    trace = figure.data[0]
-    assert list(trace.y) == values
-    assert trace.connectgaps is False
-    assert list(trace.x) == LABELS
+    assert len(figure["data"]) == 1
+    trace = figure["data"][0]
+    assert trace["y"] == values
+    assert trace["connectgaps"] is False
+    assert trace["x"] == LABELS
 
 
 def test_sparkline_marks_a_lonely_week_with_a_marker() -> None:
     values: list[float | None] = [None] * 16
     values[7] = 2.0
-    trace = sparkline_figure(values, LABELS).data[0]
-    assert "markers" in trace.mode
-    assert [y for y in trace.y if y is not None] == [2.0]
+    trace = sparkline_figure(values, LABELS)["data"][0]
+    assert "markers" in trace["mode"]
+    assert [y for y in trace["y"] if y is not None] == [2.0]
 
 
 def test_sparkline_draws_reconstructed_weeks_in_a_separate_dotted_trace() -> None:
     values = [float(week) for week in range(1, 17)]
     reconstructed = LABELS[:3]
     figure = sparkline_figure(values, LABELS, reconstructed=reconstructed)
-    recorded, replayed = figure.data
-    assert replayed.name == RECONSTRUCTED_NAME == "reconstructed from changelog"
-    assert replayed.line.dash == "dot"
+    recorded, replayed = figure["data"]
+    assert replayed["name"] == RECONSTRUCTED_NAME == "reconstructed from changelog"
+    assert replayed["line"]["dash"] == "dot"
+    assert recorded["line"].get("dash") is None
     # Recorded trace: gaps where the weeks were reconstructed.
-    assert list(recorded.y) == [None, None, None, *values[3:]]
+    assert recorded["y"] == [None, None, None, *values[3:]]
     # Reconstructed trace: the three weeks, plus the first recorded week to join the lines (no marker).
-    assert list(replayed.y) == [1.0, 2.0, 3.0, 4.0, *([None] * 12)]
-    assert list(replayed.marker.size)[:4] == [6, 6, 6, 0]
-    assert replayed.marker.symbol == "circle-open"
+    assert replayed["y"] == [1.0, 2.0, 3.0, 4.0, *([None] * 12)]
+    assert replayed["marker"]["size"][:4] == [6, 6, 6, 0]
+    assert replayed["marker"]["symbol"] == "circle-open"
 
 
 def test_sparkline_without_reconstructed_weeks_has_one_trace() -> None:
-    assert len(sparkline_figure([1.0] * 16, LABELS, reconstructed=[]).data) == 1
+    assert len(sparkline_figure([1.0] * 16, LABELS, reconstructed=[])["data"]) == 1
 
 
 def test_sparkline_figure_is_tiny_bare_and_transparent() -> None:
-    layout = sparkline_figure([1.0] * 16, LABELS).layout
-    assert layout.height == 60
-    assert layout.xaxis.visible is False and layout.yaxis.visible is False
-    assert layout.paper_bgcolor == "rgba(0,0,0,0)" and layout.plot_bgcolor == "rgba(0,0,0,0)"
-    assert (layout.margin.l, layout.margin.r) == (0, 0)
-    assert layout.showlegend is False
+    layout = sparkline_figure([1.0] * 16, LABELS)["layout"]
+    assert layout["height"] == 60
+    assert layout["xaxis"]["visible"] is False and layout["yaxis"]["visible"] is False
+    assert layout["paper_bgcolor"] == "rgba(0,0,0,0)" and layout["plot_bgcolor"] == "rgba(0,0,0,0)"
+    assert (layout["margin"]["l"], layout["margin"]["r"]) == (0, 0)
+    assert layout["showlegend"] is False
+
+
+def test_sparkline_figure_is_a_plain_dict_that_plotly_accepts() -> None:
+    values = [1.0, None, float("nan"), "x", *([2.0] * 12)]
+    figure = sparkline_figure(values, LABELS, reconstructed=LABELS[5:7])
+    assert not isinstance(figure, go.Figure)
+    # Dash serialises the figure as is: it must be JSON-safe (NaN and junk became null gaps).
+    assert json.loads(json.dumps(figure, allow_nan=False)) == figure
+    # plotly's own validator rejects unknown or misspelt properties and bad values.
+    validated = go.Figure(figure)
+    assert [trace.type for trace in validated.data] == ["scatter", "scatter"]
+    assert validated.data[0].y[:4] == (1.0, None, None, None)
 
 
 def test_sparkline_graph_is_static_without_mode_bar() -> None:
     graph = sparkline_graph([1.0] * 16, LABELS, color="#ff0000")
     assert isinstance(graph, dcc.Graph)
     assert graph.config == {"staticPlot": True, "displayModeBar": False}
-    assert graph.figure.data[0].line.color == "#ff0000"
+    assert graph.figure["data"][0]["line"]["color"] == "#ff0000"
+    assert graph.figure["data"][0]["marker"]["color"] == "#ff0000"
 
 
 def test_sparkline_rejects_mismatched_lengths() -> None:
@@ -476,9 +492,9 @@ def test_card_sparkline_uses_the_weekly_values_and_notes_reconstruction() -> Non
     )
     graphs = [c for c in walk(card) if isinstance(c, dcc.Graph)]
     assert len(graphs) == 1
-    recorded, replayed = graphs[0].figure.data
-    assert list(recorded.y) == [None, None, *weekly[2:]]
-    assert list(replayed.y)[:3] == [None, 4.0, 5.0]
+    recorded, replayed = graphs[0].figure["data"]
+    assert recorded["y"] == [None, None, *weekly[2:]]
+    assert replayed["y"][:3] == [None, 4.0, 5.0]
     assert (
         text_of(one_by_class(card, "metric-reconstructed-note"))
         == "Dotted: 2 weeks reconstructed from changelog"
