@@ -29,6 +29,22 @@ FLOW_MAPPING_KEYS: tuple[str, ...] = (
     "active_work_hours",
 )
 
+# What each mapping key is called in the UI, messages and docs (one source for every layer).
+FIELD_LABELS: dict[str, str] = {
+    "deployment_date": "Deployment Date",
+    "target_environment": "Target Environment",
+    "code_commit_date": "Code Commit Date",
+    "deployed_to_production_date": "Deployed to Production Date",
+    "incident_detected_at": "Incident Detected At",
+    "incident_resolved_at": "Incident Resolved At",
+    "deployment_successful": "Deployment Successful",
+    "production_impact": "Production Impact",
+    "flow_item_type": "Flow Item Type",
+    "work_started_date": "Work Started Date",
+    "work_completed_date": "Work Completed Date",
+    "active_work_hours": "Active Work Hours",
+}
+
 FLOW_TYPES: tuple[str, ...] = ("Feature", "Defect", "Risk", "Technical_Debt")
 
 DEFAULT_SETTINGS: dict[str, Any] = {

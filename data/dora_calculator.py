@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.issue_frame import FIELD_LABELS, FrameConfig, IssueFrames, column_us, ensure_derived
+from configuration.defaults import FIELD_LABELS
+from data.issue_frame import FrameConfig, IssueFrames, column_us, ensure_derived
 from data.metric_value import (
     MetricBase,
     MetricValue,

@@ -28,6 +28,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from configuration.defaults import FIELD_LABELS
 from configuration.settings import is_demo_mode
 from data import dora_calculator, flow_calculator
 from data.dashboard_service import metrics_for_period
@@ -35,7 +36,6 @@ from data.exporters import csv_filename
 from data.issue_frame import (
     BOOLEAN_KEYS,
     DATE_KEYS,
-    FIELD_LABELS,
     NUMBER_KEYS,
     TEXT_KEYS,
     IssueFrames,

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from configuration.defaults import FLOW_TYPES
-from data.issue_frame import FIELD_LABELS, FrameConfig, IssueFrames, column_us, ensure_derived, status_lookup
+from configuration.defaults import FIELD_LABELS, FLOW_TYPES
+from data.issue_frame import FrameConfig, IssueFrames, column_us, ensure_derived, status_lookup
 from data.metric_value import (
     MetricBase,
     MetricValue,

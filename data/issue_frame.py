@@ -43,20 +43,6 @@ BOOLEAN_KEYS: tuple[str, ...] = ("deployment_successful", "production_impact")
 NUMBER_KEYS: tuple[str, ...] = ("active_work_hours",)
 MAPPING_KEYS: tuple[str, ...] = DORA_MAPPING_KEYS + FLOW_MAPPING_KEYS
 
-FIELD_LABELS: dict[str, str] = {
-    "deployment_date": "Deployment Date",
-    "target_environment": "Target Environment",
-    "code_commit_date": "Code Commit Date",
-    "deployed_to_production_date": "Deployed to Production Date",
-    "incident_detected_at": "Incident Detected At",
-    "incident_resolved_at": "Incident Resolved At",
-    "deployment_successful": "Deployment Successful",
-    "production_impact": "Production Impact",
-    "flow_item_type": "Flow Item Type",
-    "work_started_date": "Work Started Date",
-    "work_completed_date": "Work Completed Date",
-    "active_work_hours": "Active Work Hours",
-}
 
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "success", "successful", "passed"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "failed", "failure"})

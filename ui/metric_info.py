@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from configuration.defaults import FIELD_LABELS
+
 
 @dataclass(frozen=True)
 class MetricInfo:
@@ -97,20 +99,7 @@ METRIC_INFO: dict[str, MetricInfo] = {info.name: info for info in _INFOS}
 DORA_METRICS: tuple[str, ...] = tuple(info.name for info in _INFOS if info.metric_type == "dora")
 FLOW_METRICS: tuple[str, ...] = tuple(info.name for info in _INFOS if info.metric_type == "flow")
 
-MAPPING_FIELD_LABELS: dict[str, str] = {
-    "deployment_date": "Deployment Date",
-    "target_environment": "Target Environment",
-    "code_commit_date": "Code Commit Date",
-    "deployed_to_production_date": "Deployed to Production Date",
-    "incident_detected_at": "Incident Detected At",
-    "incident_resolved_at": "Incident Resolved At",
-    "deployment_successful": "Deployment Successful",
-    "production_impact": "Production Impact",
-    "flow_item_type": "Flow Item Type",
-    "work_started_date": "Work Started Date",
-    "work_completed_date": "Work Completed Date",
-    "active_work_hours": "Active Work Hours",
-}
+MAPPING_FIELD_LABELS: dict[str, str] = FIELD_LABELS
 
 
 def metric_info(name: str, metric_type: str = "flow") -> MetricInfo:
