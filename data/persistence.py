@@ -49,7 +49,7 @@ VersionKey = str | tuple[str, ...]
 
 _warnings: list[str] = []
 _warnings_lock = threading.Lock()
-_locks: dict[str, FileLock] = {}
+_locks: dict[tuple[int, str], FileLock] = {}
 _locks_guard = threading.Lock()
 
 
@@ -79,11 +79,14 @@ def pop_persistence_warnings() -> list[str]:
 
 def _lock_for(path: Path) -> FileLock:
     lock_path = os.path.abspath(f"{path}.lock")
+    # Keyed by process id too: a process forked from this one (Dash background callbacks) must build its own
+    # lock objects, since a lock inherited across fork is neither held nor usable there.
+    key = (os.getpid(), lock_path)
     with _locks_guard:
-        lock = _locks.get(lock_path)
+        lock = _locks.get(key)
         if lock is None:
             lock = FileLock(lock_path)
-            _locks[lock_path] = lock
+            _locks[key] = lock
         return lock
 
 

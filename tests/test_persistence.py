@@ -337,3 +337,23 @@ def test_non_integer_version_is_treated_as_corrupt(folder):
     assert read_json(path, dict, expect=dict, max_version=2) == {}
     moved = _others(folder, "state.json")
     assert len(moved) == 1 and (folder / moved[0]).read_bytes() == b'{"version": "two"}'
+
+
+def test_a_forked_process_can_lock_a_path_its_parent_locked_before(tmp_path) -> None:
+    """Dash runs Update Data in a forked process; locks used by the server before the fork must not break it."""
+    import os
+
+    from data.persistence import update_json
+
+    target = tmp_path / "state.json"
+    update_json(target, lambda data: {"writer": "parent"}, dict)  # the parent has used this path's lock
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            update_json(target, lambda data: {**data, "writer": "child"}, dict)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert read_json(target, dict) == {"writer": "child"}
