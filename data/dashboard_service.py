@@ -110,8 +110,9 @@ def metrics_for_period(settings: Mapping[str, Any], start: date, end: date,
     if dataset is None:
         return {}, None
     period = Period(start, end)
-    metrics = calculate_metrics_cached(dataset.frames, settings, period, now, data_version=dataset.data_version)
+    # Record this week's snapshot first, so the cards (and their cache entry) already show it as recorded.
     record_flow_load_snapshot(dataset.frames, settings, now, data_version=dataset.data_version)
+    metrics = calculate_metrics_cached(dataset.frames, settings, period, now, data_version=dataset.data_version)
     return metrics, dataset
 
 
