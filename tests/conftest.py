@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -35,6 +36,18 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("JIRA_API_TOKEN", "JIRA_PAT", "JIRA_EMAIL"):
         monkeypatch.delenv(name, raising=False)
     return data_dir
+
+
+@pytest.fixture()
+def restore_root_logging() -> Iterator[None]:
+    """Code that calls ``setup_logging`` (``cli.main``) installs handlers on the root logger; put the runner's back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
 
 
 def free_port() -> int:

@@ -7,11 +7,9 @@ import copy
 import csv
 import io
 import json
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -36,16 +34,7 @@ START, END = "2025-06-01", "2025-06-30"
 REAL_SAMPLE = Path("/work/shared/jira-samples/real-cloud-issues.json")
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """``cli.main`` installs the app's log handlers on the root logger; put the test runner's back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in [h for h in root.handlers if h not in handlers]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_root_logging")
 
 
 @pytest.fixture(scope="module")
