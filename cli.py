@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -21,10 +20,11 @@ import orjson
 
 from configuration.logging_config import redact_text, setup_logging
 from configuration.settings import SettingsError, load_app_settings, merge_with_defaults, validate_settings
-from data.metrics_input import IssuesInputError
+from data.services.command_service import CommandFailure
+from data.services.issues_file import IssuesInputError
 
 if TYPE_CHECKING:
-    from data.periods import Period
+    from data.metrics.periods import Period
 
 logger = logging.getLogger("cli")
 
@@ -68,25 +68,16 @@ def _progress_printer() -> Callable[[int, int | None], None] | None:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Update the issue cache from Jira (or the demo) and optionally write the issues to a file."""
-    settings = load_cli_settings(args.settings)
-    from data.dashboard_service import effective_settings, run_update
-    from data.issue_cache import load_cached_issues
-    from data.persistence import PersistenceError, write_json_atomic
+    from data.services.command_service import fetch_issues
 
-    settings = effective_settings(settings)
+    settings = load_cli_settings(args.settings)
     progress = _progress_printer()
     try:
-        result = run_update(settings, full=args.full, progress=progress)
+        line = fetch_issues(settings, full=args.full, progress=progress,
+                            output=Path(args.output) if args.output else None)
     finally:
         if progress is not None:
             sys.stderr.write("\n")
-    line = result.summary()
-    if args.output:
-        cached = load_cached_issues()
-        if cached is None:
-            raise PersistenceError("the issue cache could not be read back after the update")
-        write_json_atomic(Path(args.output), {"issues": cached.issues}, indent=None)
-        line += f"; wrote {len(cached.issues)} issues to {args.output}"
     print(line)
     return 0
 
@@ -112,10 +103,6 @@ DEFAULT_EXPORT_DAYS = 30
 
 class UsageError(ValueError):
     """An argument the user can correct (a date, a number, a combination of options): exit code 2."""
-
-
-class CommandFailure(RuntimeError):
-    """A command cannot do its work for a reason its message explains: exit code 1."""
 
 
 def _reported(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -181,7 +168,7 @@ def _int_arg(value: str | None, flag: str, default: int, minimum: int) -> int:
 
 
 def _period_arg(start: date, end: date) -> Period:
-    from data.periods import Period, PeriodError
+    from data.metrics.periods import Period, PeriodError
 
     try:
         return Period(start, end)
@@ -201,56 +188,28 @@ def _export_period(args: argparse.Namespace, now: datetime) -> Period:
     return _period_arg(now.date() - timedelta(days=days - 1), now.date())
 
 
-def _cached_issues() -> list[dict[str, Any]]:
-    from data.issue_cache import load_cached_issues
 
-    cached = load_cached_issues()
-    if cached is None:
-        raise CommandFailure("No cached issues: run `cli.py fetch` first")
-    return cached.issues
 
 
 def _cache_settings(path: str | None) -> dict[str, Any]:
     """Settings for commands that read the issue cache: those ``fetch`` and the dashboard use with it."""
-    from data.dashboard_service import effective_settings
+    from data.services.dashboard_service import effective_settings
 
     return effective_settings(load_cli_settings(path))
 
 
-def compute_metrics(issues: list[dict[str, Any]], settings: dict[str, Any], period: Period,
-                    now: datetime) -> dict[str, dict]:
-    """The nine MetricValues, exactly as ``calculate_all_metrics`` gives them (with the stored snapshots)."""
-    from data.issue_frame import build_issue_frames
-    from data.metrics_service import calculate_all_metrics
-    from data.metrics_snapshots import load_snapshots
-
-    frames = build_issue_frames(issues, settings)
-    return calculate_all_metrics(frames, settings, period, now, snapshots=load_snapshots())
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, so a reader never sees half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            logger.warning("Could not remove the temporary file %s", tmp)
-        raise CommandFailure(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 
 
 @_reported
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Print the nine MetricValues for a period, computed from an issues file (nothing is cached or saved)."""
-    from data.exporters import export_metrics
-    from data.metrics_input import load_issues_file
+    from data.metrics.exporters import export_metrics
+    from data.services.command_service import compute_metrics
+    from data.services.issues_file import load_issues_file
 
     now = _time_arg(args.now)
     period = _period_arg(_date_arg(args.start, "--start"), _date_arg(args.end, "--end"))
@@ -269,47 +228,33 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 @_reported
 def cmd_snapshot(args: argparse.Namespace) -> int:
     """Record this ISO week's Flow Load from the cached issues and drop weeks older than the retention."""
-    from data.issue_frame import build_issue_frames
-    from data.metrics_service import record_flow_load_snapshot
-    from data.metrics_snapshots import cleanup_old_snapshots, week_label
+    from data.services.command_service import record_week_snapshot
 
-    now = _time_arg(args.now)
-    settings = _cache_settings(args.settings)
-    frames = build_issue_frames(_cached_issues(), settings)
-    label = week_label(now)
-    snapshot = record_flow_load_snapshot(frames, settings, now)
-    if snapshot is None:
-        raise CommandFailure(f"could not save the Flow Load snapshot of week {label} (the reason is in the log file)")
-    weeks = settings["snapshots"]["weeks_to_keep"]
-    removed = cleanup_old_snapshots(weeks, today=now.date())
-    line = f"week {label}: Flow Load snapshot saved, {snapshot['wip_count']} items in progress"
-    if removed:
-        line += f"; removed {removed} week(s) older than the last {weeks}"
-    print(line)
+    print(record_week_snapshot(_cache_settings(args.settings), _time_arg(args.now)))
     return 0
 
 
 @_reported
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the period's metrics (from the issue cache) or, with ``--snapshots``, the snapshot history."""
-    from data.exporters import export_metrics
-    from data.metrics_snapshots import export_snapshots
+    from data.metrics.exporters import export_metrics
+    from data.services.command_service import cached_issues, compute_metrics, export_snapshot_history, write_text_file
 
     output = Path(args.output)
     if args.snapshots:
         if args.start or args.end or args.days is not None or args.format not in (None, "json"):
             raise UsageError("--snapshots exports the whole snapshot history as JSON: "
                              "--start, --end, --days and --format do not apply")
-        count = export_snapshots(output)
+        count = export_snapshot_history(output)
         print(f"wrote {count} week(s) of snapshots to {output}")
         return 0
     now = _time_arg(args.now)
     period = _export_period(args, now)
     fmt = args.format or "json"
     settings = _cache_settings(args.settings)
-    metrics = compute_metrics(_cached_issues(), settings, period, now)
+    metrics = compute_metrics(cached_issues(), settings, period, now)
     text = export_metrics(fmt, metrics, period_start=period.start, period_end=period.end, generated_at=now)
-    _write_text_atomic(output, text)
+    write_text_file(output, text)
     print(f"wrote {len(metrics)} metrics for {period.start.isoformat()}..{period.end.isoformat()} as {fmt} "
           f"to {output}")
     return 0
@@ -318,50 +263,28 @@ def cmd_export(args: argparse.Namespace) -> int:
 @_reported
 def cmd_import_snapshots(args: argparse.Namespace) -> int:
     """Merge a snapshot export into the store (or replace the store, keeping a copy of the old history)."""
-    from configuration.paths import data_file
-    from data.metrics_snapshots import SNAPSHOTS_FILE, export_snapshots, import_snapshots, load_snapshots
+    from data.services.command_service import import_snapshot_history
 
-    backup = None
-    if args.replace and load_snapshots():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        backup = data_file(f"{SNAPSHOTS_FILE}.before-import-{stamp}")
-        export_snapshots(backup)
-    result = import_snapshots(args.file, replace=args.replace)
-    if not result.ok:
-        if backup is not None:
-            backup.unlink(missing_ok=True)
-        more = f" (and {len(result.errors) - 1} more problems)" if len(result.errors) > 1 else ""
-        raise CommandFailure(f"{result.errors[0]}{more}; nothing was imported")
-    if args.replace:
-        kept = f"; the previous history is in {backup}" if backup else ""
-        print(f"replaced the snapshot history with {result.added_weeks} week(s) from {args.file}{kept}")
-    else:
-        print(f"imported {args.file}: {result.added_weeks} week(s) added, {result.updated} entries updated, "
-              f"{result.skipped} kept (the stored entry was as new or newer)")
+    print(import_snapshot_history(args.file, replace=args.replace, now=datetime.now(UTC)))
     return 0
 
 
 @_reported
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write the deterministic demo dataset as ``{"issues": [...]}`` (input of ``metrics --issues``)."""
-    from data.demo_data import DEMO_SETTINGS_OVERLAY, generate_demo_issues
-    from data.persistence import write_json_atomic
+    from data.services.command_service import write_demo_files
 
     count = _int_arg(args.issues, "--issues", 2000, 1)
     seed = _int_arg(args.seed, "--seed", 42, 0)
     anchor = _time_arg(args.anchor, "--anchor")
     if args.anchor is None:
         anchor = anchor.replace(minute=0, second=0, microsecond=0)
+    settings_output = Path(args.settings_output) if args.settings_output else None
     try:
-        issues = generate_demo_issues(count, anchor=anchor, seed=seed)
+        print(write_demo_files(Path(args.output), count=count, anchor=anchor, seed=seed,
+                               settings_output=settings_output))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    write_json_atomic(Path(args.output), {"issues": issues}, indent=None)
-    line = f"wrote {len(issues)} demo issues (anchor {anchor.isoformat()}, seed {seed}) to {args.output}"
-    if args.settings_output:
-        write_json_atomic(Path(args.settings_output), {"dora_flow_config": DEMO_SETTINGS_OVERLAY}, indent=2)
-        line += f"; their settings to {args.settings_output}"
-    print(line)
     return 0
 
 
@@ -486,14 +409,9 @@ def _is_user_error(exc: Exception) -> bool:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from configuration.paths import DataDirError
-    from data.dashboard_service import UpdateAlreadyRunning
-    from data.data_update import UpdateError
-    from data.jira_client import FetchCancelled, JiraError
-    from data.persistence import PersistenceError
+    from data.services.command_service import USER_ERRORS
 
-    return (SettingsError, DataDirError, UpdateError, UpdateAlreadyRunning, JiraError, FetchCancelled,
-            PersistenceError)
+    return USER_ERRORS
 
 
 if __name__ == "__main__":

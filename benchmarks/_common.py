@@ -5,7 +5,7 @@ measurement that needs its own memory figure runs in a fresh Python process (a *
 started with ``--worker``) that reports its figures as one JSON line on stdout; its CPU time comes from
 ``os.wait4`` and its peak resident memory from the child itself (see ``_PEAK_REPORTER``).
 
-Datasets are the demo team of ``data.demo_data`` with a fixed anchor and about ten status changes per issue,
+Datasets are the demo team of ``data.sources.demo_data`` with a fixed anchor and about ten status changes per issue,
 written once to ``<results>/datasets/`` and reused by every script and run.
 """
 
@@ -251,7 +251,7 @@ def emit_result(result: dict[str, Any]) -> None:
 def demo_settings(**jira: Any) -> dict[str, Any]:
     """Default settings with the demo's mappings and status lists (and ``jira`` keys when given)."""
     from configuration.settings import merge_with_defaults
-    from data.demo_data import DEMO_SETTINGS_OVERLAY
+    from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
 
     partial: dict[str, Any] = {"dora_flow_config": copy.deepcopy(DEMO_SETTINGS_OVERLAY)}
     if jira:
@@ -264,7 +264,7 @@ def dataset_file(n_issues: int, results_dir: Path) -> Path:
     folder = results_dir / "datasets"
     path = folder / f"demo-{n_issues}-c{CHANGES_PER_ISSUE}-s{SEED}-{ANCHOR:%Y%m%dT%H%M}.json"
     if not path.exists():
-        from data.demo_data import generate_demo_issues
+        from data.sources.demo_data import generate_demo_issues
 
         folder.mkdir(parents=True, exist_ok=True)
         print(f"generating the demo dataset of {n_issues:,} issues -> {path.name}", flush=True)

@@ -55,7 +55,7 @@ def _frames_file(results_dir: Path, size: int) -> Path:
 
 
 def worker_normalise(job: dict[str, Any]) -> dict[str, Any]:
-    from data.issue_frame import build_issue_frames
+    from data.metrics.issue_frame import build_issue_frames
 
     results_dir = Path(job["results_dir"])
     issues = load_issues(job["size"], results_dir)
@@ -74,8 +74,8 @@ def worker_normalise(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker_calculate(job: dict[str, Any]) -> dict[str, Any]:
-    from data.metrics_service import calculate_all_metrics
-    from data.periods import Period
+    from data.metrics.periods import Period
+    from data.services.metrics_service import calculate_all_metrics
 
     path = _frames_file(Path(job["results_dir"]), job["size"])
     frames = pickle.loads(path.read_bytes())

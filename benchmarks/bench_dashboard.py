@@ -52,8 +52,9 @@ WARM_PRESETS = ("30", "7", "90")
 def worker_prepare(job: dict[str, Any]) -> dict[str, Any]:
     """Write the cache of a demo-mode data directory holding the dataset (run with DASHBOARD_DATA_DIR set)."""
     from configuration.settings import load_app_settings_or_defaults
-    from data.dashboard_service import effective_settings
-    from data.issue_cache import cache_config_hash, cache_identity, required_fields, save_cached_issues, utc_iso
+    from data.metrics.field_values import utc_iso
+    from data.services.dashboard_service import effective_settings
+    from data.store.issue_cache import cache_config_hash, cache_identity, required_fields, save_cached_issues
 
     settings = effective_settings(load_app_settings_or_defaults()[0])
     fields = required_fields(settings)
@@ -107,7 +108,7 @@ def worker_dashboard(job: dict[str, Any]) -> dict[str, Any]:
 
 def _dataset_facts() -> dict[str, Any]:
     from configuration.settings import load_app_settings_or_defaults
-    from data.dashboard_service import effective_settings, metrics_for_period
+    from data.services.dashboard_service import effective_settings, metrics_for_period
 
     settings = effective_settings(load_app_settings_or_defaults()[0])
     metrics, dataset = metrics_for_period(settings, ANCHOR.date() - timedelta(days=29), ANCHOR.date(), ANCHOR)

@@ -83,8 +83,8 @@ class _TimedSource:
 
 
 def worker_fetch(job: dict[str, Any]) -> dict[str, Any]:
-    from data.data_update import update_issues
-    from data.jira_client import JiraClient
+    from data.services.data_update import update_issues
+    from data.sources.jira_client import JiraClient
 
     client = JiraClient(job["url"], job["mode"], email=EMAIL, api_token=API_TOKEN, pat=PAT, page_size=PAGE_CAP,
                         max_concurrency=job["concurrency"], requests_per_second=job["rps"] or None)
@@ -95,7 +95,7 @@ def worker_fetch(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker_incremental(job: dict[str, Any]) -> dict[str, Any]:
-    from data.dashboard_service import run_update
+    from data.services.dashboard_service import run_update
 
     settings = _settings(job["url"], job["mode"])
     times, requests, modes = [], [], []
@@ -108,7 +108,13 @@ def worker_incremental(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker_cache(job: dict[str, Any]) -> dict[str, Any]:
-    from data.issue_cache import cache_identity, issues_path, load_cached_issues, required_fields, save_cached_issues
+    from data.store.issue_cache import (
+        cache_identity,
+        issues_path,
+        load_cached_issues,
+        required_fields,
+        save_cached_issues,
+    )
 
     settings = _settings("https://bench.example.net", "cloud")
     issues = load_issues(job["size"], Path(job["results_dir"]))

@@ -15,10 +15,10 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, Patch, State, dcc
 
 from configuration.settings import load_app_settings_or_defaults
-from data.dashboard_service import effective_settings
-from data.drilldown_service import METRIC_NAMES, drilldown_csv, drilldown_filename, drilldown_for_dashboard
-from data.period_selection import resolve_period
-from data.periods import Period, PeriodError
+from data.metrics.period_selection import resolve_period
+from data.metrics.periods import Period, PeriodError
+from data.services.dashboard_service import effective_settings
+from data.services.drilldown_service import METRIC_NAMES, drilldown_csv, drilldown_filename, drilldown_for_dashboard
 from ui import ids
 from ui.drilldown import drilldown_summary, drilldown_title, table_cell_conditional, table_columns, table_data
 from ui.page import toast

@@ -15,17 +15,17 @@ import dash
 from dash import Input, Output, Patch, State, dcc
 
 from configuration.settings import load_app_settings_or_defaults
-from data.dashboard_service import effective_settings
-from data.export_service import (
+from data.metrics.period_selection import resolve_period
+from data.metrics.periods import PeriodError
+from data.services.dashboard_service import effective_settings
+from data.services.export_service import (
     ExportFile,
     ExportUnavailable,
     current_metrics_export,
     import_uploaded_snapshots,
     snapshots_export,
 )
-from data.issue_cache import load_fetch_meta
-from data.period_selection import resolve_period
-from data.periods import PeriodError
+from data.services.page_state_service import current_data_version
 from ui import ids
 from ui.page import toast
 
@@ -80,8 +80,8 @@ def import_snapshots_file(contents: str | None, filename: str | None) -> tuple[A
     outcome = import_uploaded_snapshots(contents, filename)
     if not outcome.ok:
         return _toast(outcome.message, "Import failed", "danger"), False, dash.no_update
-    meta = load_fetch_meta() or {}
-    refresh = meta.get("data_version") if outcome.changed and meta.get("data_version") else dash.no_update
+    version = current_data_version()
+    refresh = version if outcome.changed and version else dash.no_update
     return _toast(outcome.message, "Snapshots imported", "success"), False, refresh
 
 

@@ -17,7 +17,7 @@ import dash
 from dash import ALL, MATCH, Input, Output, Patch, State
 
 from configuration.settings import SettingsError, load_app_settings
-from data.mapping_service import (
+from data.services.mapping_service import (
     LABEL_OF,
     SECTION_OF,
     MappingForm,

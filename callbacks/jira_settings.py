@@ -14,7 +14,7 @@ import dash
 from dash import Input, Output, Patch, State
 
 from configuration.settings import load_app_settings_or_defaults
-from data.connection_service import (
+from data.services.connection_service import (
     ConnectionInput,
     ConnectionResult,
     check_connection,

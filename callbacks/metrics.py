@@ -9,9 +9,9 @@ import dash
 from dash import Input, Output
 
 from configuration.settings import load_app_settings_or_defaults
-from data.dashboard_service import effective_settings, metrics_for_period, source_label
-from data.period_selection import resolve_period
-from data.periods import PeriodError
+from data.metrics.period_selection import resolve_period
+from data.metrics.periods import PeriodError
+from data.services.dashboard_service import effective_settings, metrics_for_period, source_label
 from ui import ids
 from ui.formatting import format_last_updated
 from ui.page import metric_rows

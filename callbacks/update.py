@@ -13,8 +13,8 @@ import dash
 from dash import Input, Output, Patch
 
 from configuration.settings import SettingsError, load_app_settings
-from data.dashboard_service import UpdateAlreadyRunning, effective_settings, run_update
-from data.update_messages import describe_failure, describe_result
+from data.services.dashboard_service import UpdateAlreadyRunning, effective_settings, run_update
+from data.services.update_messages import describe_failure, describe_result
 from ui import ids
 from ui.formatting import format_progress
 from ui.page import HIDDEN, SHOWN, toast

@@ -92,3 +92,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "cache_config_hash": None,
     },
 }
+
+DEMO_JQL = "project = DEMO"
+"""The JQL the demo source stands for (part of the cache identity in demo mode)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from configuration.logging_config import register_secret
 from configuration.paths import data_file
-from data.persistence import read_json, write_json_atomic
+from data.store.json_store import read_json, write_json_atomic
 
 SECRETS_FILE_NAME = ".jira_secrets.json"
 ENV_EMAIL = "JIRA_EMAIL"

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from configuration.defaults import DEFAULT_SETTINGS, DORA_MAPPING_KEYS, FLOW_MAPPING_KEYS, FLOW_TYPES
 from configuration.paths import data_file
-from data.persistence import PersistenceError, read_json, update_json, write_json_atomic
+from data.store.json_store import PersistenceError, read_json, update_json, write_json_atomic
 
 SETTINGS_FILE_NAME = "app_settings.json"
 _SECRET_KEYS = {"api_token", "token", "pat", "password", "apitoken", "personal_access_token"}
@@ -154,7 +154,7 @@ def load_app_settings(path: str | Path | None = None) -> dict[str, Any]:
     """The settings file merged over the defaults; ``SettingsError`` when it cannot be used.
 
     A missing file gives the defaults. A file that is not JSON is moved aside by the safe store and the defaults
-    are used (the warning reaches the UI through ``data.persistence.pop_persistence_warnings``). A file that
+    are used (the warning reaches the UI through ``data.store.json_store.pop_persistence_warnings``). A file that
     cannot be read (permissions, a folder in the way) is a ``SettingsError`` too.
     """
     target = settings_path(path)

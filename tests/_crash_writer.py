@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data import persistence
+from data.store import json_store as persistence
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data.metrics_snapshots import save_metric_snapshot
+from data.store.metrics_snapshots import save_metric_snapshot
 
 
 def main() -> None:

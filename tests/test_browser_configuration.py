@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from data.demo_data import DEMO_FIELDS, DEMO_SETTINGS_OVERLAY, generate_demo_issues
+from data.sources.demo_data import generate_demo_issues
+from data.sources.demo_fields import DEMO_FIELDS, DEMO_SETTINGS_OVERLAY
 from tests.conftest import RunningApp, start_app, stop_app
 from tests.jira_server.app import NOT_AUTHENTICATED, JiraTestServer
 

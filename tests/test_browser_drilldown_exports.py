@@ -25,8 +25,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from configuration.settings import merge_with_defaults
-from data.dashboard_service import effective_settings
-from data.issue_cache import load_cached_issues
+from data.services.dashboard_service import effective_settings
+from data.store.issue_cache import load_cached_issues
 from tests.conftest import PROJECT_ROOT, RunningApp, start_app, stop_app
 from ui import ids
 

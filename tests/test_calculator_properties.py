@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data.dora_calculator import DORA_METRICS, calculate_dora_metrics
-from data.flow_calculator import FLOW_METRICS, calculate_flow_metrics
-from data.issue_frame import build_issue_frames
-from data.periods import Period
+from data.metrics.dora_calculator import DORA_METRICS, calculate_dora_metrics
+from data.metrics.flow_calculator import FLOW_METRICS, calculate_flow_metrics
+from data.metrics.issue_frame import build_issue_frames
+from data.metrics.periods import Period
 from tests.reference_metrics import reference
 
 BASE = datetime(2024, 11, 1, tzinfo=UTC)

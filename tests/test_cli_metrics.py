@@ -18,14 +18,15 @@ import pytest
 
 import cli
 from configuration.settings import merge_with_defaults
-from data.dashboard_service import effective_settings
-from data.demo_data import DEMO_SETTINGS_OVERLAY, generate_demo_issues
-from data.exporters import CSV_COLUMNS, export_metrics
-from data.issue_cache import load_cached_issues, required_fields, save_cached_issues
-from data.issue_frame import build_issue_frames
-from data.metrics_service import ALL_METRICS, calculate_all_metrics
-from data.metrics_snapshots import load_snapshots, save_metric_snapshot, week_label
-from data.periods import Period
+from data.metrics.exporters import CSV_COLUMNS, export_metrics
+from data.metrics.issue_frame import build_issue_frames
+from data.metrics.periods import Period
+from data.services.dashboard_service import effective_settings
+from data.services.metrics_service import ALL_METRICS, calculate_all_metrics
+from data.sources.demo_data import generate_demo_issues
+from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
+from data.store.issue_cache import load_cached_issues, required_fields, save_cached_issues
+from data.store.metrics_snapshots import load_snapshots, save_metric_snapshot, week_label
 from tests.conftest import PROJECT_ROOT
 
 ANCHOR = datetime(2025, 7, 2, 9, 0, tzinfo=UTC)  # a Wednesday; ISO week 2025-27

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from configuration.settings import load_app_settings, replace_field_mappings
-from data.connection_service import (
+from data.services.connection_service import (
     FULL_FETCH_NOTE,
     ConnectionInput,
     check_connection,
@@ -18,8 +18,8 @@ from data.connection_service import (
     save_connection,
     use_demo_data,
 )
-from data.demo_data import DEMO_FIELD_MAPPINGS
-from data.issue_cache import load_fetch_meta, save_cached_issues
+from data.sources.demo_fields import DEMO_FIELD_MAPPINGS
+from data.store.issue_cache import load_fetch_meta, save_cached_issues
 from tests.conftest import free_port
 from tests.jira_server.app import JiraTestServer
 from tests.jira_server.builders import make_issues

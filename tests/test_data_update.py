@@ -13,12 +13,14 @@ import pytest
 
 from configuration.secrets import JiraCredentials
 from configuration.settings import load_app_settings, merge_with_defaults
-from data.data_update import EMPTY_JQL_MESSAGE, UpdateError, incremental_jql, split_order_by, update_issues
-from data.demo_data import DEMO_SETTINGS_OVERLAY
-from data.demo_source import DemoSource
-from data.issue_cache import load_cached_issues, load_fetch_meta
-from data.jira_client import FetchCancelled, JiraClient, JiraError
-from data.sources import make_source
+from data.services.data_update import EMPTY_JQL_MESSAGE, incremental_jql, split_order_by, update_issues
+from data.sources.base import FetchCancelled, UpdateError
+from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
+from data.sources.demo_source import DemoSource
+from data.sources.jira_client import JiraClient
+from data.sources.jira_errors import JiraError
+from data.sources.selection import make_source
+from data.store.issue_cache import load_cached_issues, load_fetch_meta
 from tests.jira_server import JiraTestServer
 from tests.jira_server.builders import jira_time, make_issue, make_issues, status_history
 from tests.jira_server.fixtures import jira_server_factory  # noqa: F401  (a fixture, used by name)
@@ -382,9 +384,9 @@ def test_data_center_full_and_incremental(jira_server_factory) -> None:  # noqa:
 
 def test_one_info_line_per_update_without_secrets(jira_server_factory, caplog) -> None:  # noqa: F811
     server = jira_server_factory(make_issues(2))
-    with caplog.at_level(logging.INFO, logger="data.data_update"):
+    with caplog.at_level(logging.INFO, logger="data.services.data_update"):
         update_issues(settings_for(server), client_for(server))
-    lines = [record.getMessage() for record in caplog.records if record.name == "data.data_update"
+    lines = [record.getMessage() for record in caplog.records if record.name == "data.services.data_update"
              and record.getMessage().startswith("Issue update finished")]
     assert len(lines) == 1 and "full update: 2 new, 0 updated, 0 removed; 2 issues cached" in lines[0]
     assert TOKEN not in caplog.text

@@ -13,13 +13,8 @@ from typing import Any
 import pytest
 
 from configuration.settings import merge_with_defaults, validate_settings
-from data.demo_data import (
-    DEMO_FIELD_MAPPINGS,
-    DEMO_FIELDS,
-    DEMO_SETTINGS_OVERLAY,
-    DEMO_USER,
-    generate_demo_issues,
-)
+from data.sources.demo_data import generate_demo_issues
+from data.sources.demo_fields import DEMO_FIELD_MAPPINGS, DEMO_FIELDS, DEMO_SETTINGS_OVERLAY, DEMO_USER
 
 ANCHOR = datetime(2025, 6, 18, 14, tzinfo=UTC)  # a Wednesday afternoon
 JIRA_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from configuration.tiers import TIER_TABLE, classify_tier
-from data import dora_calculator
-from data.dora_calculator import calculate_dora_metrics, population
-from data.issue_frame import build_issue_frames
-from data.metric_value import MetricBase, MetricValue, trend
-from data.periods import Period, PeriodError, iso_week_label, sparkline_weeks
+from data.metrics import dora_calculator
+from data.metrics.dora_calculator import calculate_dora_metrics, population
+from data.metrics.issue_frame import build_issue_frames
+from data.metrics.metric_value import MetricBase, MetricValue, trend
+from data.metrics.periods import Period, PeriodError, iso_week_label, sparkline_weeks
 from tests.test_issue_frame import issue, make_settings
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)

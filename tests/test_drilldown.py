@@ -19,7 +19,9 @@ from dash import dash_table
 
 from callbacks.drilldown import download_drilldown_csv, show_drilldown
 from configuration.settings import merge_with_defaults, save_app_settings
-from data.drilldown_service import (
+from data.metrics.issue_frame import build_issue_frames
+from data.metrics.periods import Period
+from data.services.drilldown_service import (
     build_drilldown,
     drilldown_csv,
     drilldown_filename,
@@ -27,10 +29,8 @@ from data.drilldown_service import (
     issue_url,
     jira_base_url,
 )
-from data.issue_cache import required_fields, save_cached_issues
-from data.issue_frame import build_issue_frames
-from data.metrics_service import calculate_all_metrics
-from data.periods import Period
+from data.services.metrics_service import calculate_all_metrics
+from data.store.issue_cache import required_fields, save_cached_issues
 from tests.test_ui_metric_card import by_class, by_id, make_metric, text_of, walk
 from ui import ids
 from ui.drilldown import drilldown_components, drilldown_summary, table_columns, table_data

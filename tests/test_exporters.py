@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from data.exporters import (
+from data.metrics.exporters import (
     CSV_COLUMNS,
     EXPORT_FORMATS,
     csv_filename,

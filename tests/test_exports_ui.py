@@ -20,12 +20,12 @@ from dash import dcc
 import cli
 from callbacks.exports import FORMAT_BY_ITEM, download_metrics, download_snapshots, import_snapshots_file
 from configuration.paths import data_file
-from data.export_service import decode_upload, generated_at, import_uploaded_snapshots
-from data.exporters import export_metrics
-from data.issue_cache import load_fetch_meta
-from data.issue_frame import build_issue_frames
-from data.metrics_service import calculate_all_metrics
-from data.metrics_snapshots import SNAPSHOTS_FILE, export_snapshots, load_snapshots, save_metric_snapshot
+from data.metrics.exporters import export_metrics
+from data.metrics.issue_frame import build_issue_frames
+from data.services.export_service import decode_upload, generated_at, import_uploaded_snapshots
+from data.services.metrics_service import calculate_all_metrics
+from data.store.issue_cache import load_fetch_meta
+from data.store.metrics_snapshots import SNAPSHOTS_FILE, export_snapshots, load_snapshots, save_metric_snapshot
 from tests.test_drilldown import (
     ISSUES,
     NOW,
@@ -252,7 +252,7 @@ def test_no_upload_does_nothing() -> None:
 
 
 def test_oversized_upload_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("data.export_service.MAX_IMPORT_BYTES", 8)
+    monkeypatch.setattr("data.services.export_service.MAX_IMPORT_BYTES", 8)
     outcome = import_uploaded_snapshots(upload(b'{"2025-10": {}}'), "big.json")
     assert not outcome.ok and "larger than" in outcome.message
 

@@ -7,21 +7,23 @@ import copy
 import pytest
 
 from configuration.defaults import DEFAULT_SETTINGS, DORA_MAPPING_KEYS, FLOW_MAPPING_KEYS
-from data.field_mapper import (
+from data.metrics.field_mapper import (
+    build_field_metadata,
+    field_options,
+    is_compatible,
+    validate_field_mappings,
+    validate_status_config,
+)
+from data.metrics.mapping_targets import (
     BOOLEAN_LIKE,
     DATETIME,
     NUMBER,
     REQUIRED_MAPPINGS,
     TARGET_FIELD_SPECS,
     TEXT_LIKE,
-    build_field_metadata,
-    field_options,
-    is_compatible,
     mapping_warnings,
     missing_mapping_message,
     missing_mappings_for,
-    validate_field_mappings,
-    validate_status_config,
 )
 
 CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:"

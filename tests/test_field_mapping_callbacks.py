@@ -20,11 +20,11 @@ from callbacks.field_mapping import (
     toggle_field_mapping,
 )
 from configuration.paths import data_file
-from data import mapping_service
-from data.demo_data import DEMO_FIELD_MAPPINGS, TEAM_NOTES
-from data.jira_client import JiraError
-from data.mapping_service import FIELD_KEYS, FORM_SECTIONS, LIST_KEYS
-from data.metrics_cache import save_cached_metrics
+from data.services import mapping_service
+from data.services.mapping_service import FIELD_KEYS, FORM_SECTIONS, LIST_KEYS
+from data.sources.demo_fields import DEMO_FIELD_MAPPINGS, TEAM_NOTES
+from data.sources.jira_errors import JiraError
+from data.store.metrics_cache import save_cached_metrics
 from ui import ids
 from ui.field_mapping_modal import INVALID_CLASS, field_mapping_modal
 from ui.page import HIDDEN, SHOWN

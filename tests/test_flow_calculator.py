@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.dora_calculator import calculate_dora_metrics
-from data.flow_calculator import calculate_flow_metrics, current_flow_load, population
-from data.issue_frame import build_issue_frames
-from data.periods import Period
+from data.metrics.dora_calculator import calculate_dora_metrics
+from data.metrics.flow_calculator import calculate_flow_metrics, current_flow_load, population
+from data.metrics.issue_frame import build_issue_frames
+from data.metrics.periods import Period
 from tests.test_issue_frame import SAMPLE_COMPLETED, change, issue, make_settings, sample_issues
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)

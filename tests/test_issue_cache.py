@@ -10,24 +10,24 @@ from typing import Any
 import orjson
 import pytest
 
+from configuration.defaults import DEMO_JQL
 from configuration.settings import load_app_settings, merge_with_defaults
-from data import issue_cache
-from data.issue_cache import (
+from data.metrics.field_values import parse_jira_time
+from data.store import issue_cache
+from data.store.issue_cache import (
     BASE_FIELDS,
-    DEMO_JQL,
     cache_config_hash,
     cache_identity,
     cache_invalid_reason,
     clear_issue_cache,
     load_cached_issues,
     load_fetch_meta,
-    parse_jira_time,
     record_cache_metadata,
     required_fields,
     save_cached_issues,
     save_fetch_meta,
 )
-from data.persistence import PersistenceError
+from data.store.json_store import PersistenceError
 
 STATUS_OPEN = {"self": "https://x/rest/api/2/status/1", "iconUrl": "https://x/i.png", "id": "1", "name": "To Do",
                "statusCategory": {"self": "https://x/sc/2", "id": 2, "key": "new", "name": "To Do"}}

@@ -16,15 +16,9 @@ import pandas as pd
 import pytest
 
 from configuration.defaults import DEFAULT_SETTINGS
-from data.issue_frame import (
-    FramesMismatchError,
-    boolean_value,
-    build_issue_frames,
-    ensure_derived,
-    number_value,
-    option_text,
-    parse_timestamps,
-)
+from data.metrics.field_values import boolean_value, number_value, option_text, parse_timestamps
+from data.metrics.issue_frame import build_issue_frames, ensure_derived
+from data.metrics.issue_tables import FramesMismatchError
 
 SAMPLE = Path("/work/shared/jira-samples/real-cloud-issues.json")
 SAMPLE_COMPLETED = ["已完成", "Closed", "Resolved", "Done"]

@@ -17,7 +17,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from data.jira_client import FetchCancelled, JiraClient, JiraError, RateLimiter, normalise_created
+from data.sources.base import FetchCancelled
+from data.sources.jira_changelogs import normalise_created
+from data.sources.jira_client import JiraClient
+from data.sources.jira_errors import JiraError
+from data.sources.jira_http import RateLimiter
 from tests.jira_server import fixtures as server_fixtures
 from tests.jira_server.app import NO_SUCH_ISSUE, NOT_AUTHENTICATED, UNBOUNDED, JiraTestServer
 from tests.jira_server.builders import CLOUD_MYSELF, make_issue, make_issues

@@ -20,8 +20,8 @@ from callbacks.jira_settings import (
     toggle_jira_settings,
 )
 from configuration.settings import load_app_settings
-from data.connection_service import FULL_FETCH_NOTE
-from data.issue_cache import load_fetch_meta, save_cached_issues
+from data.services.connection_service import FULL_FETCH_NOTE
+from data.store.issue_cache import load_fetch_meta, save_cached_issues
 from tests.jira_server.app import JiraTestServer
 from tests.jira_server.builders import make_issues
 from tests.jira_server.fixtures import ServerFactory, jira_server_factory  # noqa: F401  (fixture, by name)

@@ -47,14 +47,14 @@ def _owned_handlers() -> list[logging.Handler]:
 
 
 def test_json_line_shape_with_context(log_dir):
-    logging.getLogger("data.dora_calculator").info(
+    logging.getLogger("data.metrics.dora_calculator").info(
         "Starting %s calculation", "DORA", extra={"issue_count": 1234, "cache_hit": False}
     )
     [line] = _lines(log_dir / "app.log")
     assert set(line) == {"timestamp", "level", "module", "message", "context"}
     assert TIMESTAMP_RE.match(line["timestamp"])
     assert line["level"] == "INFO"
-    assert line["module"] == "data.dora_calculator"
+    assert line["module"] == "data.metrics.dora_calculator"
     assert line["message"] == "Starting DORA calculation"
     assert line["context"] == {"issue_count": 1234, "cache_hit": False}
 
@@ -69,7 +69,7 @@ def test_no_context_key_without_extra_and_debug_is_filtered(log_dir):
 
 
 def test_errors_go_to_errors_log_with_exception_text(log_dir):
-    log = logging.getLogger("data.jira_client")
+    log = logging.getLogger("data.sources.jira_client")
     log.warning("just a warning")
     try:
         1 / 0  # noqa: B018

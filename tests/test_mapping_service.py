@@ -11,11 +11,8 @@ import pytest
 
 from configuration.paths import data_file
 from configuration.settings import load_app_settings
-from data import mapping_service
-from data.demo_data import DEMO_FIELD_MAPPINGS, DEMO_SETTINGS_OVERLAY, TEAM_NOTES
-from data.issue_cache import save_cached_issues
-from data.jira_client import JiraError
-from data.mapping_service import (
+from data.services import mapping_service
+from data.services.mapping_service import (
     FIELD_KEYS,
     LIST_KEYS,
     TYPED_NAME_TITLE,
@@ -28,7 +25,10 @@ from data.mapping_service import (
     save_mapping_form,
     values_seen_in_data,
 )
-from data.metrics_cache import save_cached_metrics
+from data.sources.demo_fields import DEMO_FIELD_MAPPINGS, DEMO_SETTINGS_OVERLAY, TEAM_NOTES
+from data.sources.jira_errors import JiraError
+from data.store.issue_cache import save_cached_issues
+from data.store.metrics_cache import save_cached_metrics
 
 DEPLOYMENT_DATE = DEMO_FIELD_MAPPINGS["dora"]["deployment_date"]  # customfield_10100, a datetime field
 CODE_COMMIT_DATE = DEMO_FIELD_MAPPINGS["dora"]["code_commit_date"]  # customfield_10102, a datetime field

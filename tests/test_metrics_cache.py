@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from data import metrics_cache as mc
-from data.persistence import pop_persistence_warnings
+from data.store import metrics_cache as mc
+from data.store.json_store import pop_persistence_warnings
 
 T0 = datetime(2025, 1, 31, 10, 0, tzinfo=UTC)
 HASH = "a3f5c8d9" + "0" * 24

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from configuration.tiers import TIER_COLORS, TIER_NAMES, TIER_TABLE
-from data import dora_calculator, flow_calculator
+from data.metrics import dora_calculator, flow_calculator
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 

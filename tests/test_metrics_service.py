@@ -10,11 +10,12 @@ import pytest
 from filelock import FileLock
 
 from configuration.settings import merge_with_defaults
-from data import dashboard_service, metrics_service
-from data.demo_data import DEMO_SETTINGS_OVERLAY, generate_demo_issues
-from data.issue_frame import build_issue_frames
-from data.metrics_snapshots import load_snapshots, week_label
-from data.periods import Period
+from data.metrics.issue_frame import build_issue_frames
+from data.metrics.periods import Period
+from data.services import dashboard_service, metrics_service
+from data.sources.demo_data import generate_demo_issues
+from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
+from data.store.metrics_snapshots import load_snapshots, week_label
 
 ANCHOR = datetime(2025, 6, 18, 14, 0, tzinfo=UTC)
 

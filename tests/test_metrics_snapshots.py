@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from data import metrics_snapshots as snaps
-from data.persistence import NewerVersionError, pop_persistence_warnings
+from data.store import metrics_snapshots as snaps
+from data.store.json_store import NewerVersionError, pop_persistence_warnings
 
 # The seed's own example file (000: "Format"), without the schema marker, as an existing install has it.
 SEED_FILE = {

@@ -15,9 +15,8 @@ import orjson
 import pytest
 
 from configuration.paths import data_dir, data_file, project_root
-from data import persistence
-from data.metrics_snapshots import load_snapshots
-from data.persistence import (
+from data.store import json_store as persistence
+from data.store.json_store import (
     NewerVersionError,
     PersistenceError,
     ensure_version,
@@ -28,6 +27,7 @@ from data.persistence import (
     update_json,
     write_json_atomic,
 )
+from data.store.metrics_snapshots import load_snapshots
 
 TESTS_DIR = Path(__file__).resolve().parent
 QUARANTINE_RE = re.compile(r"^state\.json\.corrupt-\d{8}T\d{6}Z$")
@@ -105,7 +105,7 @@ def test_corrupt_file_is_quarantined_with_its_bytes(folder, caplog):
     path = folder / "state.json"
     original = b'{"weeks": {"2025-44": '
     path.write_bytes(original)
-    with caplog.at_level(logging.WARNING, logger="data.persistence"):
+    with caplog.at_level(logging.WARNING, logger="data.store.json_store"):
         assert read_json(path, lambda: {"default": 1}) == {"default": 1}
     assert not path.exists()
     moved = _others(folder, "state.json")
@@ -289,7 +289,7 @@ def test_lock_excludes_another_process(folder):
     path = folder / "state.json"
     code = (
         "import sys; sys.path.insert(0, sys.argv[2])\n"
-        "from data.persistence import file_lock, PersistenceError\n"
+        "from data.store.json_store import file_lock, PersistenceError\n"
         "try:\n"
         "    with file_lock(sys.argv[1], timeout=0.3): print('acquired')\n"
         "except PersistenceError: print('timeout')\n"
@@ -343,7 +343,7 @@ def test_a_forked_process_can_lock_a_path_its_parent_locked_before(tmp_path) -> 
     """Dash runs Update Data in a forked process; locks used by the server before the fork must not break it."""
     import os
 
-    from data.persistence import update_json
+    from data.store.json_store import update_json
 
     target = tmp_path / "state.json"
     update_json(target, lambda data: {"writer": "parent"}, dict)  # the parent has used this path's lock

@@ -14,7 +14,7 @@ from hypothesis import strategies as hs
 
 from configuration import logging_config as lc
 from configuration import secrets as sc
-from data.persistence import write_json_atomic
+from data.store.json_store import write_json_atomic
 
 # Shapes no built-in redaction pattern knows, so only their registration can hide them.
 FILE_TOKEN = "k7Qw2ZpL9xVb4NtR8sYdFileTok"
@@ -190,7 +190,7 @@ def test_loaded_tokens_are_redacted_from_logs(log_dir: Path, monkeypatch: pytest
     else:
         _write_secrets_file({"api_token": FILE_TOKEN, "pat": FILE_PAT})
         tokens = (FILE_TOKEN, FILE_PAT)
-    logger = logging.getLogger("data.jira_client")
+    logger = logging.getLogger("data.sources.jira_client")
     logger.info("before loading: %s", tokens[0])
     assert tokens[0] in _log_text(log_dir)  # nothing is redacted until the token is known
     sc.load_credentials()

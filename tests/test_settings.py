@@ -12,7 +12,7 @@ import pytest
 
 from configuration import settings as st
 from configuration.defaults import DEFAULT_SETTINGS, DORA_MAPPING_KEYS, FLOW_MAPPING_KEYS
-from data.persistence import file_lock, pop_persistence_warnings
+from data.store.json_store import file_lock, pop_persistence_warnings
 
 
 @pytest.fixture

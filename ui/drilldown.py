@@ -2,7 +2,7 @@
 
 Pure layout. ``drilldown_components()`` goes once beside the page (the modal, its selection store and its
 download); callbacks fill the modal with ``drilldown_title``, ``drilldown_summary``, ``table_columns`` and
-``table_data`` from a ``data.drilldown_service.Drilldown``. Keys are Markdown links to Jira when the
+``table_data`` from a ``data.services.drilldown_service.Drilldown``. Keys are Markdown links to Jira when the
 drill-down has issue URLs (plain keys in demo mode); numbers keep full precision in the data and are
 rounded only by the column format, so sorting is numeric. Every colour is a Bootstrap CSS variable, so the
 table reads well under ``data-bs-theme="light"`` and ``"dark"``.
@@ -18,7 +18,7 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Scheme
 
-from data.drilldown_service import URL_COLUMN, Drilldown, DrilldownColumn
+from data.services.drilldown_service import URL_COLUMN, Drilldown, DrilldownColumn
 from ui import ids
 from ui.formatting import format_count, format_exclusion_reasons, format_value
 from ui.metric_info import metric_info

@@ -20,7 +20,7 @@ from ui import ids
 from ui.page import HIDDEN
 
 if TYPE_CHECKING:
-    from data.mapping_service import FormItem, FormSection
+    from data.services.mapping_service import FormItem, FormSection
 
 INVALID_CLASS = "border border-danger rounded"
 
@@ -68,7 +68,7 @@ def _section_tab(section: FormSection) -> dbc.Tab:
 
 
 def field_mapping_modal(sections: Sequence[FormSection]) -> dbc.Modal:
-    """The closed modal with empty inputs for ``sections`` (``data.mapping_service.FORM_SECTIONS``)."""
+    """The closed modal with empty inputs for ``sections`` (``data.services.mapping_service.FORM_SECTIONS``)."""
     body = dbc.ModalBody(
         [
             dcc.Store(id=ids.FieldMapping.LOAD_REQUEST),

@@ -3,7 +3,7 @@
 The modal edits ``dora_flow_config`` as one flat form keyed by *form key*: ``dora.<key>`` / ``flow.<key>`` for
 the Jira-field dropdowns (a field id or None), and ``wip_statuses``, ``deployment_issue_types``, ...,
 ``flow_type_mappings.<Feature|Defect|Risk|Technical_Debt>`` for the lists of names. Validation results of
-``data.field_mapper`` use the same keys, so each message lands next to its input.
+``data.metrics.field_mapper`` use the same keys, so each message lands next to its input.
 
 Why these rules:
 
@@ -32,22 +32,21 @@ import pandas as pd
 from configuration.defaults import FLOW_TYPES
 from configuration.secrets import load_credentials
 from configuration.settings import SettingsError, is_demo_mode, replace_field_mappings
-from data.dashboard_service import effective_settings, load_dataset
-from data.data_update import UpdateError
-from data.field_mapper import (
-    TARGET_FIELD_SPECS,
+from data.metrics.field_mapper import (
     build_field_metadata,
     field_options,
-    mapped_field_id,
     validate_field_mappings,
     validate_status_config,
 )
-from data.issue_cache import load_fetch_meta, required_fields
-from data.jira_client import JiraError
-from data.metrics_cache import invalidate_cache
-from data.metrics_service import clear_memo
-from data.persistence import PersistenceError
-from data.sources import make_source
+from data.metrics.mapping_targets import TARGET_FIELD_SPECS, mapped_field_id
+from data.services.dashboard_service import effective_settings, load_dataset
+from data.services.metrics_service import clear_memo
+from data.sources.base import UpdateError
+from data.sources.jira_errors import JiraError
+from data.sources.selection import make_source
+from data.store.issue_cache import load_fetch_meta, required_fields
+from data.store.json_store import PersistenceError
+from data.store.metrics_cache import invalidate_cache
 
 logger = logging.getLogger(__name__)
 

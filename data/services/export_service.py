@@ -1,6 +1,6 @@
 """What the dashboard's Export menu downloads and imports: metrics files and the snapshot history.
 
-Metrics exports are rendered by ``data.exporters.export_metrics``, the code path of ``cli.py metrics
+Metrics exports are rendered by ``data.metrics.exporters.export_metrics``, the code path of ``cli.py metrics
 --format``, from the MetricValues the cards show. ``generated_at`` is those values' ``calculation_timestamp``
 (not the moment of the click), so a download equals ``cli.py metrics ... --now <calculation_timestamp>`` for
 the same issues, settings, snapshots and period, byte for byte, and two clicks give the same file.
@@ -24,13 +24,13 @@ from typing import Any
 
 import orjson
 
-from data.dashboard_service import metrics_for_period
-from data.exporters import EXPORT_FORMATS, export_filename, export_metrics
-from data.metrics_cache import invalidate_cache
-from data.metrics_service import ALL_METRICS, clear_memo
-from data.metrics_snapshots import export_snapshots, import_snapshots
-from data.periods import Period
-from data.persistence import PersistenceError
+from data.metrics.exporters import EXPORT_FORMATS, export_filename, export_metrics
+from data.metrics.periods import Period
+from data.services.dashboard_service import metrics_for_period
+from data.services.metrics_service import ALL_METRICS, clear_memo
+from data.store.json_store import PersistenceError
+from data.store.metrics_cache import invalidate_cache
+from data.store.metrics_snapshots import export_snapshots, import_snapshots
 
 logger = logging.getLogger(__name__)
 

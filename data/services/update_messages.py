@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from data.data_update import FetchResult
-from data.jira_client import FetchCancelled, JiraError
-from data.periods import PeriodError
-from data.persistence import PersistenceError
+from data.metrics.periods import PeriodError
+from data.services.data_update import FetchResult
+from data.sources.base import FetchCancelled
+from data.sources.jira_errors import JiraError
+from data.store.json_store import PersistenceError
 
 logger = logging.getLogger(__name__)
 

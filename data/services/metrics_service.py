@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from configuration.settings import field_mapping_hash
-from data.dora_calculator import calculate_dora_metrics
-from data.flow_calculator import calculate_flow_metrics, current_flow_load
-from data.issue_frame import IssueFrames
-from data.metrics_cache import build_cache_key, load_cached_metrics, save_cached_metrics
-from data.metrics_snapshots import get_metric_snapshot, load_snapshots, save_metric_snapshot, week_label
-from data.periods import Period
-from data.persistence import PersistenceError
+from data.metrics.dora_calculator import calculate_dora_metrics
+from data.metrics.flow_calculator import calculate_flow_metrics, current_flow_load
+from data.metrics.issue_tables import IssueFrames
+from data.metrics.periods import Period
+from data.store.json_store import PersistenceError
+from data.store.metrics_cache import build_cache_key, load_cached_metrics, save_cached_metrics
+from data.store.metrics_snapshots import get_metric_snapshot, load_snapshots, save_metric_snapshot, week_label
 
 logger = logging.getLogger(__name__)
 

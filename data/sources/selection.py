@@ -7,9 +7,9 @@ from typing import Any
 
 from configuration.secrets import ENV_API_TOKEN, ENV_EMAIL, ENV_PAT, JiraCredentials
 from configuration.settings import is_demo_mode
-from data.data_update import UpdateError
-from data.demo_source import DemoSource
-from data.jira_client import JiraClient
+from data.sources.base import UpdateError
+from data.sources.demo_source import DemoSource
+from data.sources.jira_client import JiraClient
 
 
 def make_source(settings: Mapping[str, Any], credentials: JiraCredentials) -> JiraClient | DemoSource:

@@ -35,9 +35,10 @@ from configuration.secrets import (
     save_credentials,
 )
 from configuration.settings import SettingsError, is_demo_mode, load_app_settings, update_app_settings
-from data.issue_cache import cache_identity, clear_issue_cache
-from data.jira_client import JiraClient, JiraError
-from data.persistence import PersistenceError
+from data.sources.jira_client import JiraClient
+from data.sources.jira_errors import JiraError
+from data.store.issue_cache import cache_identity, clear_issue_cache
+from data.store.json_store import PersistenceError
 
 logger = logging.getLogger(__name__)
 

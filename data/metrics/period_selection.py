@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from data.periods import Period, PeriodError
+from data.metrics.periods import Period, PeriodError
 
 PRESET_DAYS = {"7": 7, "30": 30, "90": 90}
 

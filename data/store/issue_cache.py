@@ -30,22 +30,22 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from configuration.defaults import DEMO_JQL
 from configuration.paths import data_file
 from configuration.settings import SettingsError, is_demo_mode, update_app_settings
-from data.persistence import PersistenceError, file_lock, read_json, write_json_atomic
+from data.metrics.field_values import parse_jira_time
+from data.store.json_store import PersistenceError, file_lock, read_json, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 ISSUES_FILE = "cache/issues.json"
 META_FILE = "cache/fetch_meta.json"
-DEMO_JQL = "project = DEMO"
 BASE_FIELDS: tuple[str, ...] = (
     "summary", "status", "issuetype", "project", "created", "updated", "resolutiondate", "resolution",
 )
@@ -68,11 +68,6 @@ def issues_path() -> Path:
 
 def meta_path() -> Path:
     return data_file(META_FILE)
-
-
-def utc_iso(moment: datetime) -> str:
-    """``2025-01-15T10:00:00.000Z``: the one timestamp format of the cache metadata."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_data_version() -> str:
@@ -154,19 +149,6 @@ def _oldest_first(rows: list[list[Any]]) -> list[list[Any]]:
         if first is not None and last is not None and first > last:
             rows.reverse()
     return rows
-
-
-def parse_jira_time(value: Any) -> datetime | None:
-    """A Jira timestamp (``2025-01-15T10:00:00.000+0000``, ISO or epoch seconds) in UTC, else ``None``."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def load_fetch_meta() -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ mappings nor the period changed. An entry is valid only while all of these hold:
 ``cache_version`` is ``CACHE_VERSION``, the entry's ``field_mapping_hash`` equals the caller's mapping hash,
 its ``data_version`` equals the caller's data version (the version of the fetched issues), and ``now`` is
 before ``expires_at`` (``calculated_at + ttl_seconds``). Anything else is a miss, including a damaged file
-(moved aside by ``data.persistence``) — a cache never breaks the page.
+(moved aside by ``data.store.json_store``) — a cache never breaks the page.
 
 File shape::
 
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from configuration.paths import data_file
-from data.persistence import PersistenceError, read_json, update_json
+from data.store.json_store import PersistenceError, read_json, update_json
 
 CACHE_FILE = "metrics_cache.json"
 CACHE_VERSION = "1.0"

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from configuration.defaults import FIELD_LABELS
-from data.issue_frame import FrameConfig, IssueFrames, column_us, ensure_derived
-from data.metric_value import (
+from data.metrics.issue_frame import ensure_derived
+from data.metrics.issue_tables import FrameConfig, IssueFrames, column_us
+from data.metrics.metric_value import (
     MetricBase,
     MetricValue,
     Population,
@@ -29,7 +30,7 @@ from data.metric_value import (
     metric_base,
     missing_mapping_message,
 )
-from data.periods import US_PER_DAY, US_PER_HOUR, Period, Window, metric_windows
+from data.metrics.periods import US_PER_DAY, US_PER_HOUR, Period, Window, metric_windows
 
 METRIC_TYPE = "dora"
 DORA_METRICS: tuple[str, ...] = (

@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from configuration.defaults import FIELD_LABELS, FLOW_TYPES
-from data.issue_frame import FrameConfig, IssueFrames, column_us, ensure_derived, status_lookup
-from data.metric_value import (
+from data.metrics.issue_derivation import status_lookup
+from data.metrics.issue_frame import ensure_derived
+from data.metrics.issue_tables import FrameConfig, IssueFrames, column_us
+from data.metrics.metric_value import (
     MetricBase,
     MetricValue,
     Population,
@@ -30,7 +32,7 @@ from data.metric_value import (
     metric_base,
     missing_mapping_message,
 )
-from data.periods import US_PER_DAY, MetricWindows, Period, Window, metric_windows, series_us, timestamp_us
+from data.metrics.periods import US_PER_DAY, MetricWindows, Period, Window, metric_windows, series_us, timestamp_us
 
 METRIC_TYPE = "flow"
 FLOW_METRICS: tuple[str, ...] = (

@@ -157,6 +157,12 @@ def write_json_atomic(
     except TypeError as exc:
         message = f"Could not save {target.name}: data is not JSON-serialisable ({exc})"
         raise PersistenceError(message) from exc
+    write_bytes_atomic(target, payload, mode=mode)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], payload: bytes, *, mode: int | None = None) -> None:
+    """Write ``payload`` to ``path`` atomically: the same guarantees as ``write_json_atomic``."""
+    target = Path(path)
     tmp_name: str | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from configuration.tiers import benchmark_details, classify_tier
-from data.periods import MetricWindows, Window
+from data.metrics.periods import MetricWindows, Window
 
 ErrorState = Literal["success", "missing_mapping", "no_data", "calculation_error"]
 ERROR_STATES: tuple[str, ...] = ("success", "missing_mapping", "no_data", "calculation_error")

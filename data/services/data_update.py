@@ -13,7 +13,7 @@ Modes:
   while issues are cached is refused: Jira may answer a search with bad credentials by an empty 200.
 
 A failed or cancelled update raises and leaves the cache exactly as it was: nothing is written before every
-request has succeeded. The demo source (``data.demo_source``) goes through the same path; its data is tied
+request has succeeded. The demo source (``data.sources.demo_source``) goes through the same path; its data is tied
 to its anchor day, so a new day means a full regeneration.
 """
 
@@ -23,25 +23,25 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from data.demo_source import DemoSource
-from data.issue_cache import (
+from data.metrics.field_values import parse_jira_time, utc_iso
+from data.sources.base import IssueSource, Progress, UpdateError
+from data.sources.demo_source import DemoSource
+from data.store.issue_cache import (
     cache_config_hash,
     cache_identity,
     cache_invalid_reason,
     load_cached_issues,
     load_fetch_meta,
     new_data_version,
-    parse_jira_time,
     record_cache_metadata,
     required_fields,
     save_cached_issues,
     save_fetch_meta,
-    utc_iso,
 )
 
 logger = logging.getLogger(__name__)
@@ -49,24 +49,6 @@ logger = logging.getLogger(__name__)
 EMPTY_JQL_MESSAGE = "Set the JQL in Jira settings (e.g. project = ABC)"
 _MISSING_CHUNK = 200
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
-
-Progress = Callable[[int, int | None], None]
-
-
-class IssueSource(Protocol):
-    """What an update needs from ``JiraClient`` or ``DemoSource``."""
-
-    request_count: int
-
-    def search_issues(self, jql: str, fields: list[str], *, progress: Progress | None = None,
-                      cancel: threading.Event | None = None) -> list[dict[str, Any]]: ...
-
-    def list_issue_ids(self, jql: str, *, cancel: threading.Event | None = None) -> list[tuple[str, str]]: ...
-
-
-class UpdateError(RuntimeError):
-    """The update cannot start (e.g. no JQL); ``str(error)`` tells the user what to change."""
-
 
 @dataclass(frozen=True)
 class FetchResult:

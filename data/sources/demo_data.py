@@ -16,26 +16,45 @@ only when no anchor is given.
 
 from __future__ import annotations
 
-import bisect
 import gc
 import itertools
-import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from configuration.defaults import DORA_MAPPING_KEYS
+from data.sources.demo_draws import OFFSET_MINUTES, Draws, Stamps
+from data.sources.demo_fields import (
+    BASE_URL,
+    CLOSED,
+    CODE_COMMIT_DATE,
+    DEPLOYED_TO_PRODUCTION_DATE,
+    DEPLOYMENT_DATE,
+    DEPLOYMENT_SUCCESSFUL,
+    DONE,
+    ENVIRONMENT_OPTIONS,
+    FLOW_OPTIONS,
+    IMPACT_OPTIONS,
+    IN_PROGRESS,
+    IN_REVIEW,
+    INCIDENT_DETECTED_AT,
+    INCIDENT_RESOLVED_AT,
+    PRODUCTION_IMPACT,
+    STORY_POINTS,
+    TARGET_ENVIRONMENT,
+    TEAM_NOTES,
+    TO_DO,
+    WORK_TYPE,
+    YES_NO_OPTIONS,
+)
 
-_BASE_URL = "https://demo.atlassian.net"
 _SECOND_MS = 1000
 _MINUTE_MS = 60 * _SECOND_MS
 _HOUR_MS = 60 * _MINUTE_MS
 _DAY_MS = 24 * _HOUR_MS
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-TO_DO, IN_PROGRESS, IN_REVIEW, DONE, CLOSED = "To Do", "In Progress", "In Review", "Done", "Closed"
 _STATUS_META = {  # name -> (id, statusCategory key, statusCategory name)
     TO_DO: ("10000", "new", "To Do"),
     IN_PROGRESS: ("3", "indeterminate", "In Progress"),
@@ -55,16 +74,7 @@ _FLOW_TYPE_OF = {"Story": "Feature", "Bug": "Defect", "Task": "Technical_Debt",
 DEPLOYMENT_SHARE = 0.12
 INCIDENT_SHARE = 0.04
 
-DEPLOYMENT_DATE, TARGET_ENVIRONMENT, CODE_COMMIT_DATE, DEPLOYED_TO_PRODUCTION_DATE = (
-    "customfield_10100", "customfield_10101", "customfield_10102", "customfield_10103")
-INCIDENT_DETECTED_AT, INCIDENT_RESOLVED_AT, DEPLOYMENT_SUCCESSFUL, PRODUCTION_IMPACT = (
-    "customfield_10104", "customfield_10105", "customfield_10106", "customfield_10107")
-WORK_TYPE, TEAM_NOTES, STORY_POINTS = "customfield_10200", "customfield_10300", "customfield_10301"
-
-_OFFSET_MINUTES = (0, 60, -300, 330, 480)
-_OFFSET_SUFFIX = tuple(f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}{abs(m) % 60:02d}"
-                       for m in _OFFSET_MINUTES)
-_TEAM = (  # displayName, accountId, index into _OFFSET_MINUTES (the author's time zone)
+_TEAM = (  # displayName, accountId, index into OFFSET_MINUTES (the author's time zone)
     ("Ana Souza", "5f1a2b3c4d5e6f7a8b9c0d01", 1), ("Ben Carter", "5f1a2b3c4d5e6f7a8b9c0d02", 2),
     ("Chen Wei", "5f1a2b3c4d5e6f7a8b9c0d03", 4), ("Dana Levi", "5f1a2b3c4d5e6f7a8b9c0d04", 0),
     ("Emeka Obi", "5f1a2b3c4d5e6f7a8b9c0d05", 1), ("Farah Khan", "5f1a2b3c4d5e6f7a8b9c0d06", 3),
@@ -86,141 +96,6 @@ _VERBS = {"Story": ("Add", "Support", "Redesign", "Allow editing in"),
 _NOTES = ("Pairing with QA", "Waiting on design", "Customer escalation", "Split from a larger story")
 
 
-def _option(option_id: str, value: str) -> dict[str, str]:
-    return {"self": f"{_BASE_URL}/rest/api/3/customFieldOption/{option_id}", "value": value, "id": option_id}
-
-
-_ENVIRONMENTS = (None, _option("10400", "Production"), _option("10401", "Staging"))  # by environment code
-_YES_NO = {"Yes": _option("10410", "Yes"), "No": _option("10411", "No")}
-_IMPACT = {"Yes": _option("10420", "Yes"), "No": _option("10421", "No")}
-_FLOW_OPTIONS = {name: _option(str(10430 + i), name)
-                 for i, name in enumerate(("Feature", "Defect", "Risk", "Technical_Debt"))}
-
-
-def _custom_field(number: int, name: str, kind: str) -> dict[str, Any]:
-    schema_type = {"datetime": "datetime", "select": "option", "textfield": "string", "float": "number"}[kind]
-    field_id = f"customfield_{number}"
-    return {"id": field_id, "key": field_id, "name": name, "untranslatedName": name, "custom": True,
-            "orderable": True, "navigable": True, "searchable": True, "clauseNames": [f"cf[{number}]", name],
-            "schema": {"type": schema_type, "customId": number,
-                       "custom": f"com.atlassian.jira.plugin.system.customfieldtypes:{kind}"}}
-
-
-def _system_field(field_id: str, name: str, schema_type: str, clauses: list[str], *, orderable: bool = True,
-                  items: str | None = None) -> dict[str, Any]:
-    schema = {"type": schema_type, **({"items": items} if items else {}), "system": field_id}
-    return {"id": field_id, "key": field_id, "name": name, "custom": False, "orderable": orderable,
-            "navigable": True, "searchable": True, "clauseNames": clauses, "schema": schema}
-
-
-DEMO_FIELDS: list[dict[str, Any]] = [
-    _system_field("summary", "Summary", "string", ["summary"]),
-    _system_field("status", "Status", "status", ["status"], orderable=False),
-    _system_field("issuetype", "Issue Type", "issuetype", ["issuetype", "type"]),
-    _system_field("created", "Created", "datetime", ["created", "createdDate"], orderable=False),
-    _system_field("updated", "Updated", "datetime", ["updated", "updatedDate"], orderable=False),
-    _system_field("resolutiondate", "Resolved", "datetime", ["resolutiondate", "resolved"], orderable=False),
-    _system_field("project", "Project", "project", ["project"], orderable=False),
-    _system_field("priority", "Priority", "priority", ["priority"]),
-    _system_field("assignee", "Assignee", "user", ["assignee"]),
-    _system_field("labels", "Labels", "array", ["labels"], items="string"),
-    _custom_field(10100, "Deployment Date", "datetime"),
-    _custom_field(10101, "Target Environment", "select"),
-    _custom_field(10102, "Code Commit Date", "datetime"),
-    _custom_field(10103, "Deployed to Production Date", "datetime"),
-    _custom_field(10104, "Incident Detected At", "datetime"),
-    _custom_field(10105, "Incident Resolved At", "datetime"),
-    _custom_field(10106, "Deployment Successful", "select"),
-    _custom_field(10107, "Production Impact", "select"),
-    _custom_field(10200, "Work Type", "select"),
-    _custom_field(10300, "Team Notes", "textfield"),
-    _custom_field(10301, "Story Points", "float"),
-]
-"""The ``GET /rest/api/3/field`` response of the demo instance (standard fields and the custom ones)."""
-
-_DORA_FIELD_IDS = (DEPLOYMENT_DATE, TARGET_ENVIRONMENT, CODE_COMMIT_DATE, DEPLOYED_TO_PRODUCTION_DATE,
-                   INCIDENT_DETECTED_AT, INCIDENT_RESOLVED_AT, DEPLOYMENT_SUCCESSFUL, PRODUCTION_IMPACT)
-DEMO_FIELD_MAPPINGS: dict[str, dict[str, str | None]] = {
-    "dora": dict(zip(DORA_MAPPING_KEYS, _DORA_FIELD_IDS, strict=True)),
-    "flow": {"flow_item_type": WORK_TYPE, "work_started_date": None, "work_completed_date": None,
-             "active_work_hours": None},
-}
-
-DEMO_SETTINGS_OVERLAY: dict[str, Any] = {
-    "field_mappings": DEMO_FIELD_MAPPINGS,
-    "wip_statuses": [IN_PROGRESS, IN_REVIEW],
-    "active_statuses": [IN_PROGRESS],
-    "completed_statuses": [DONE, CLOSED],
-    "production_environment_values": ["Production"],
-    "deployment_issue_types": ["Deployment"],
-    "incident_issue_types": ["Incident"],
-    "flow_issue_types": [],
-    "flow_type_mappings": {"Feature": ["Story"], "Defect": ["Bug", "Incident"], "Risk": ["Risk"],
-                           "Technical_Debt": ["Technical Debt", "Task"]},
-}
-"""The ``dora_flow_config`` values the demo needs (shared: deep-copy before merging or changing)."""
-
-DEMO_USER: dict[str, str] = {"displayName": "Demo User", "timeZone": "UTC",
-                             "accountId": "5f1a2b3c4d5e6f7a8b9c0d00"}
-"""What ``GET /rest/api/3/myself`` answers in demo mode."""
-
-
-class _Draws:
-    """Pre-drawn uniforms and normals, so the per-issue simulation pulls scalars at list speed."""
-
-    def __init__(self, rng: np.random.Generator, chunk: int = 1 << 16) -> None:
-        self._rng, self._chunk = rng, chunk
-        self._u: list[float] = []
-        self._z: list[float] = []
-        self._ui = self._zi = 0
-
-    def uniform(self) -> float:
-        if self._ui == len(self._u):
-            self._u, self._ui = self._rng.random(self._chunk).tolist(), 0
-        self._ui += 1
-        return self._u[self._ui - 1]
-
-    def pick(self, count: int) -> int:
-        return min(int(self.uniform() * count), count - 1)
-
-    def chance(self, probability: float) -> bool:
-        return self.uniform() < probability
-
-    def weighted(self, cumulative: tuple[float, ...]) -> int:
-        return min(bisect.bisect_right(cumulative, self.uniform()), len(cumulative) - 1)
-
-    def hours(self, median: float, sigma: float, low: float, high: float) -> int:
-        """A log-normal duration in ms: median and spread in hours, clipped to [low, high] hours."""
-        if self._zi == len(self._z):
-            self._z, self._zi = self._rng.standard_normal(self._chunk).tolist(), 0
-        self._zi += 1
-        value = median * math.exp(sigma * self._z[self._zi - 1])
-        return int(min(max(value, low), high) * _HOUR_MS)
-
-
-class _Stamps:
-    """Timestamps formatted in one vectorised pass: (container, key) slots with an instant and an offset."""
-
-    def __init__(self) -> None:
-        self.slots: list[tuple[dict[str, Any], str]] = []
-        self.instants: list[int] = []
-        self.offsets: list[int] = []
-
-    def add(self, container: dict[str, Any], key: str, instant_ms: int, offset_index: int) -> None:
-        self.slots.append((container, key))
-        self.instants.append(instant_ms)
-        self.offsets.append(offset_index)
-
-    def fill(self) -> None:
-        if not self.slots:
-            return
-        offsets = np.asarray(self.offsets, dtype=np.int64)
-        local = np.asarray(self.instants, dtype=np.int64) + np.asarray(_OFFSET_MINUTES)[offsets] * _MINUTE_MS
-        text = np.datetime_as_string(local.astype("datetime64[ms]"), unit="ms").tolist()
-        for (container, key), base, offset in zip(self.slots, text, self.offsets, strict=True):
-            container[key] = base + _OFFSET_SUFFIX[offset]
-
-
 def _spread(rng: np.random.Generator, count: int, start: int, end: int, *, weekdays: bool) -> np.ndarray:
     """Sorted instants in [start, end), one in the middle half of each equal-probability slice (no stretch is
     left empty: two neighbours are at most 1.5 slices apart).
@@ -240,7 +115,7 @@ def _spread(rng: np.random.Generator, count: int, start: int, end: int, *, weekd
     return np.sort(instants)
 
 
-def _work_steps(draws: _Draws, type_name: str, flags: dict[str, bool]) -> list[tuple[int, str]]:
+def _work_steps(draws: Draws, type_name: str, flags: dict[str, bool]) -> list[tuple[int, str]]:
     """A work item's status path as (delay ms, new status), before the anchor cuts it."""
     if flags["never"]:
         return []
@@ -368,13 +243,13 @@ def _generate(n_issues: int, anchor: datetime | None, seed: int, months: int, pr
     anchor_ms = (anchor - _EPOCH) // timedelta(milliseconds=1)
     cutoff = anchor_ms - _MINUTE_MS
     bulk, flow_rng, fix_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
-    draws = _Draws(flow_rng)
+    draws = Draws(flow_rng)
     start = anchor_ms - int(months * 365.25 / 12 * _DAY_MS)
     records = _simulate(n_issues, start, cutoff, bulk, fix_rng, draws)
     if changes_per_issue is not None:
         _reach_change_target(fix_rng, records, changes_per_issue, cutoff)
     records.sort(key=lambda record: record["created"])
-    stamps = _Stamps()
+    stamps = Stamps()
     history_order: list[tuple[int, dict[str, Any]]] = []
     issues = [_build_issue(index, record, draws, project_key, stamps, history_order, cutoff)
               for index, record in enumerate(records)]
@@ -386,7 +261,7 @@ def _generate(n_issues: int, anchor: datetime | None, seed: int, months: int, pr
 
 
 def _simulate(n_issues: int, start: int, cutoff: int, bulk: np.random.Generator, fix_rng: np.random.Generator,
-              draws: _Draws) -> list[dict[str, Any]]:
+              draws: Draws) -> list[dict[str, Any]]:
     """Every issue's type, instants and status transitions (the numbers; the JSON comes later)."""
     n_dep = round(n_issues * DEPLOYMENT_SHARE)
     n_inc = min(round(n_issues * INCIDENT_SHARE), n_issues - n_dep)
@@ -460,7 +335,7 @@ def _change(field: str, source: Any, source_text: Any, target: Any, target_text:
 _Event = tuple[int, list[dict[str, Any]]]
 
 
-def _status_events(record: dict[str, Any], draws: _Draws,
+def _status_events(record: dict[str, Any], draws: Draws,
                    assignee: int | None) -> tuple[list[_Event], int | None, int]:
     """Histories for the status path (with resolution and first-assignment items), then the assignee and when
     it was assigned."""
@@ -488,12 +363,12 @@ def _status_events(record: dict[str, Any], draws: _Draws,
     return events, assignee, assigned_at
 
 
-def _build_issue(index: int, record: dict[str, Any], draws: _Draws, project_key: str, stamps: _Stamps,
+def _build_issue(index: int, record: dict[str, Any], draws: Draws, project_key: str, stamps: Stamps,
                  history_order: list[tuple[int, dict[str, Any]]], cutoff: int) -> dict[str, Any]:
     """One issue from its simulated record; timestamps are queued on ``stamps`` for one formatting pass."""
     type_name, created, transitions = record["type"], record["created"], record["transitions"]
     work_item = type_name in _WORK_TYPES
-    offset = draws.pick(len(_OFFSET_MINUTES))
+    offset = draws.pick(len(OFFSET_MINUTES))
     assignee = None if work_item and draws.chance(0.6) else draws.pick(len(_TEAM))
     events, assignee, assigned_at = _status_events(record, draws, assignee)
     last = transitions[-1][0] if transitions else min(created + _DAY_MS, cutoff)
@@ -550,7 +425,7 @@ def _build_issue(index: int, record: dict[str, Any], draws: _Draws, project_key:
         "issuetype": {"id": _ISSUE_TYPE_IDS[type_name], "name": type_name, "subtask": False},
         "status": {"id": status_id, "name": status,
                    "statusCategory": {"key": category, "name": category_name}},
-        "project": {"self": f"{_BASE_URL}/rest/api/3/project/10000", "id": "10000", "key": project_key,
+        "project": {"self": f"{BASE_URL}/rest/api/3/project/10000", "id": "10000", "key": project_key,
                     "name": f"{project_key.capitalize()} Team", "projectTypeKey": "software"},
         "created": "", "updated": "", "resolutiondate": None,
         "priority": {"id": _PRIORITIES[priority][0], "name": _PRIORITIES[priority][1]},
@@ -564,28 +439,28 @@ def _build_issue(index: int, record: dict[str, Any], draws: _Draws, project_key:
     if resolved_at is not None:
         stamps.add(fields, "resolutiondate", resolved_at, offset)
     if type_name != "Deployment" and draws.chance(0.97):
-        fields[WORK_TYPE] = _FLOW_OPTIONS[_FLOW_TYPE_OF[type_name]]
+        fields[WORK_TYPE] = FLOW_OPTIONS[_FLOW_TYPE_OF[type_name]]
     if draws.chance(0.1):
         fields[TEAM_NOTES] = _NOTES[draws.pick(len(_NOTES))]
     if type_name == "Deployment":
         _deployment_fields(fields, record, draws, stamps, offset)
     elif type_name == "Incident":
-        fields[PRODUCTION_IMPACT] = _IMPACT["Yes" if draws.chance(0.7) else "No"]
+        fields[PRODUCTION_IMPACT] = IMPACT_OPTIONS["Yes" if draws.chance(0.7) else "No"]
         stamps.add(fields, INCIDENT_DETECTED_AT, record["detected"], offset)
         fields[INCIDENT_RESOLVED_AT] = None
         if record["recovered"] is not None:
             stamps.add(fields, INCIDENT_RESOLVED_AT, record["recovered"], offset)
     issue_id, total = str(10000 + index), len(histories)
     return {"id": issue_id, "key": f"{project_key}-{index + 1}",
-            "self": f"{_BASE_URL}/rest/api/3/issue/{issue_id}", "fields": fields,
+            "self": f"{BASE_URL}/rest/api/3/issue/{issue_id}", "fields": fields,
             "changelog": {"startAt": 0, "maxResults": total, "total": total, "histories": histories}}
 
 
-def _deployment_fields(fields: dict[str, Any], record: dict[str, Any], draws: _Draws, stamps: _Stamps,
+def _deployment_fields(fields: dict[str, Any], record: dict[str, Any], draws: Draws, stamps: Stamps,
                        offset: int) -> None:
     deployed, environment = record["deployed"], record["environment"]
     stamps.add(fields, DEPLOYMENT_DATE, deployed, offset)
-    fields[TARGET_ENVIRONMENT] = _ENVIRONMENTS[environment]
+    fields[TARGET_ENVIRONMENT] = ENVIRONMENT_OPTIONS[environment]
     fields[DEPLOYED_TO_PRODUCTION_DATE] = None
     if environment != 2:
         stamps.add(fields, DEPLOYED_TO_PRODUCTION_DATE, deployed + draws.pick(20) * _MINUTE_MS, offset)
@@ -595,7 +470,7 @@ def _deployment_fields(fields: dict[str, Any], record: dict[str, Any], draws: _D
     elif record["commit"] == 0:
         stamps.add(fields, CODE_COMMIT_DATE, deployed - draws.hours(48, 1.1, 0.5, 42 * 24), offset)
     if draws.chance(0.8):
-        fields[DEPLOYMENT_SUCCESSFUL] = _YES_NO["No" if record["failed"] else "Yes"]
+        fields[DEPLOYMENT_SUCCESSFUL] = YES_NO_OPTIONS["No" if record["failed"] else "Yes"]
     else:
         texts = ("false", "Failed", "FAILURE") if record["failed"] else ("true", "Passed", "success")
         fields[DEPLOYMENT_SUCCESSFUL] = texts[draws.pick(3)]

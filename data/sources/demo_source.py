@@ -17,9 +17,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from data.demo_data import DEMO_FIELDS, DEMO_USER, generate_demo_issues
-from data.issue_cache import DEMO_JQL, parse_jira_time, utc_iso
-from data.jira_client import FetchCancelled, _normalise_field
+from configuration.defaults import DEMO_JQL
+from data.metrics.field_values import parse_jira_time, utc_iso
+from data.sources.base import FetchCancelled
+from data.sources.demo_data import generate_demo_issues
+from data.sources.demo_fields import DEMO_FIELDS, DEMO_USER
+from data.sources.jira_client import normalise_field
 
 _UPDATED_SINCE = re.compile(r"\bupdated\s*>=\s*(\d+)\b", re.IGNORECASE)
 _KEY_IN = re.compile(r"\bkey\s+in\s*\(([^)]*)\)", re.IGNORECASE)
@@ -85,7 +88,7 @@ class DemoSource:
     def get_fields(self) -> list[dict[str, Any]]:
         """``DEMO_FIELDS`` in the records ``JiraClient.get_fields`` returns."""
         self.request_count += 1
-        return [_normalise_field(field) for field in DEMO_FIELDS]
+        return [normalise_field(field) for field in DEMO_FIELDS]
 
     def test_connection(self) -> dict[str, Any]:
         """The demo user, shaped like ``JiraClient.test_connection``'s answer."""

@@ -30,18 +30,11 @@ import pandas as pd
 
 from configuration.defaults import FIELD_LABELS
 from configuration.settings import is_demo_mode
-from data import dora_calculator, flow_calculator
-from data.dashboard_service import metrics_for_period
-from data.exporters import csv_filename
-from data.issue_frame import (
-    BOOLEAN_KEYS,
-    DATE_KEYS,
-    NUMBER_KEYS,
-    TEXT_KEYS,
-    IssueFrames,
-    frame_config,
-)
-from data.periods import Period
+from data.metrics import dora_calculator, flow_calculator
+from data.metrics.exporters import csv_filename
+from data.metrics.issue_tables import BOOLEAN_KEYS, DATE_KEYS, NUMBER_KEYS, TEXT_KEYS, IssueFrames, frame_config
+from data.metrics.periods import Period
+from data.services.dashboard_service import metrics_for_period
 
 ColumnKind = Literal["key", "text", "timestamp", "number", "flag"]
 

@@ -20,13 +20,14 @@ from filelock import FileLock, Timeout
 from configuration.paths import data_file
 from configuration.secrets import load_credentials
 from configuration.settings import field_mapping_hash, is_demo_mode
-from data.data_update import FetchResult, update_issues
-from data.demo_data import DEMO_SETTINGS_OVERLAY
-from data.issue_cache import load_cached_issues, load_fetch_meta
-from data.issue_frame import IssueFrames, build_issue_frames
-from data.metrics_service import calculate_metrics_cached, record_flow_load_snapshot
-from data.periods import Period
-from data.sources import make_source
+from data.metrics.issue_frame import build_issue_frames
+from data.metrics.issue_tables import IssueFrames
+from data.metrics.periods import Period
+from data.services.data_update import FetchResult, update_issues
+from data.services.metrics_service import calculate_metrics_cached, record_flow_load_snapshot
+from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
+from data.sources.selection import make_source
+from data.store.issue_cache import load_cached_issues, load_fetch_meta
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ File format: the top level maps ISO week labels ``"%G-%V"`` (``"2025-44"``) to `
 "timestamp": "2025-10-31T17:00:00Z"}}``. The one reserved key ``"_meta"`` holds ``{"version": 1}``; the week
 functions ignore it and any other key that is not a week label, and such keys are preserved on save.
 Files from the seed (no ``_meta``) are read as version 1. A file from a newer release is left untouched
-(see ``data.persistence``): reads return no data and writes raise ``NewerVersionError``.
+(see ``data.store.json_store``): reads return no data and writes raise ``NewerVersionError``.
 
 Saving the same week and metric again replaces that entry: a week's snapshot is the latest calculation made
 in that week. Weeks without data read as ``None``, never as 0, so a chart shows a gap, not a false zero.
@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from configuration.paths import data_file
-from data.persistence import ensure_version, read_json, update_json, write_json_atomic
+from data.store.json_store import ensure_version, read_json, update_json, write_json_atomic
 
 SNAPSHOTS_FILE = "metrics_snapshots.json"
 SNAPSHOTS_VERSION = 1

@@ -1,0 +1,133 @@
+"""What ``cli.py`` does beyond reading its arguments: each command's work as one call, so the command line
+stays a thin layer over the same services the dashboard uses.
+
+Failures a user can act on raise ``CommandFailure`` (or one of ``USER_ERRORS``) with a message written for
+them; ``cli.py`` prints it as one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from configuration.paths import DataDirError, data_file
+from configuration.settings import SettingsError
+from data.metrics.issue_frame import build_issue_frames
+from data.metrics.periods import Period
+from data.services.dashboard_service import UpdateAlreadyRunning, effective_settings, run_update
+from data.services.issues_file import IssuesInputError
+from data.services.metrics_service import calculate_all_metrics, record_flow_load_snapshot
+from data.sources.base import FetchCancelled, UpdateError
+from data.sources.demo_data import generate_demo_issues
+from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
+from data.sources.jira_errors import JiraError
+from data.store.issue_cache import load_cached_issues
+from data.store.json_store import PersistenceError, write_bytes_atomic, write_json_atomic
+from data.store.metrics_snapshots import (
+    SNAPSHOTS_FILE,
+    cleanup_old_snapshots,
+    export_snapshots,
+    import_snapshots,
+    load_snapshots,
+    week_label,
+)
+
+
+class CommandFailure(RuntimeError):
+    """A command cannot do its work for a reason its message explains: exit code 1."""
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    SettingsError, DataDirError, UpdateError, UpdateAlreadyRunning, JiraError, FetchCancelled, PersistenceError,
+    IssuesInputError, CommandFailure,
+)
+"""Errors whose message is written for the user (anything else is a bug, and the CLI says so)."""
+
+
+def fetch_issues(settings: dict[str, Any], *, full: bool, progress: Callable[[int, int | None], None] | None,
+                 output: Path | None) -> str:
+    """Update the issue cache; with ``output`` also write the issues as ``{"issues": [...]}``. The summary."""
+    result = run_update(effective_settings(settings), full=full, progress=progress)
+    line = result.summary()
+    if output is not None:
+        issues = cached_issues()
+        write_json_atomic(output, {"issues": issues}, indent=None)
+        line += f"; wrote {len(issues)} issues to {output}"
+    return line
+
+
+def cached_issues() -> list[dict[str, Any]]:
+    """The cached issues; ``CommandFailure`` when there are none yet."""
+    cached = load_cached_issues()
+    if cached is None:
+        raise CommandFailure("No cached issues: run `cli.py fetch` first")
+    return cached.issues
+
+
+def compute_metrics(issues: list[dict[str, Any]], settings: dict[str, Any], period: Period,
+                    now: datetime) -> dict[str, dict]:
+    """The nine MetricValues, exactly as ``calculate_all_metrics`` gives them (with the stored snapshots)."""
+    frames = build_issue_frames(issues, settings)
+    return calculate_all_metrics(frames, settings, period, now, snapshots=load_snapshots())
+
+
+def record_week_snapshot(settings: dict[str, Any], now: datetime) -> str:
+    """Record this ISO week's Flow Load from the cached issues and apply the retention; one line of result."""
+    frames = build_issue_frames(cached_issues(), settings)
+    label = week_label(now)
+    snapshot = record_flow_load_snapshot(frames, settings, now)
+    if snapshot is None:
+        raise CommandFailure(f"could not save the Flow Load snapshot of week {label} (the reason is in the log file)")
+    weeks = settings["snapshots"]["weeks_to_keep"]
+    removed = cleanup_old_snapshots(weeks, today=now.date())
+    line = f"week {label}: Flow Load snapshot saved, {snapshot['wip_count']} items in progress"
+    if removed:
+        line += f"; removed {removed} week(s) older than the last {weeks}"
+    return line
+
+
+def export_snapshot_history(output: Path) -> int:
+    """Write the snapshot history to ``output``; the number of weeks written."""
+    return export_snapshots(output)
+
+
+def import_snapshot_history(file: str, *, replace: bool, now: datetime) -> str:
+    """Merge (or, with ``replace``, swap in) a snapshot export; a replaced history is kept in a copy first."""
+    backup = None
+    if replace and load_snapshots():
+        backup = data_file(f"{SNAPSHOTS_FILE}.before-import-{now.strftime('%Y%m%dT%H%M%SZ')}")
+        export_snapshots(backup)
+    result = import_snapshots(file, replace=replace)
+    if not result.ok:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+        more = f" (and {len(result.errors) - 1} more problems)" if len(result.errors) > 1 else ""
+        raise CommandFailure(f"{result.errors[0]}{more}; nothing was imported")
+    if replace:
+        kept = f"; the previous history is in {backup}" if backup else ""
+        return f"replaced the snapshot history with {result.added_weeks} week(s) from {file}{kept}"
+    return (f"imported {file}: {result.added_weeks} week(s) added, {result.updated} entries updated, "
+            f"{result.skipped} kept (the stored entry was as new or newer)")
+
+
+def write_demo_files(output: Path, *, count: int, anchor: datetime, seed: int, settings_output: Path | None) -> str:
+    """Write the demo issues (and optionally the settings they need); ``ValueError`` for impossible arguments."""
+    issues = generate_demo_issues(count, anchor=anchor, seed=seed)
+    write_json_atomic(output, {"issues": issues}, indent=None)
+    line = f"wrote {len(issues)} demo issues (anchor {anchor.isoformat()}, seed {seed}) to {output}"
+    if settings_output is not None:
+        write_json_atomic(settings_output, {"dora_flow_config": DEMO_SETTINGS_OVERLAY}, indent=2)
+        line += f"; their settings to {settings_output}"
+    return line
+
+
+def write_text_file(path: Path, text: str) -> None:
+    """Write ``text`` atomically (a reader never sees half of it); ``CommandFailure`` naming the path."""
+    try:
+        write_bytes_atomic(path, text.encode("utf-8"))
+    except PersistenceError as error:
+        cause = error.__cause__
+        reason = (cause.strerror or str(cause)) if isinstance(cause, OSError) else str(error)
+        raise CommandFailure(f"cannot write {path}: {reason}") from None
