@@ -1,7 +1,10 @@
 """DORA & Flow metrics dashboard: the app factory and the ``python app.py`` entry point.
 
 Serves on 127.0.0.1:8050 by default (``--host``/``--port`` or ``DASHBOARD_HOST``/``DASHBOARD_PORT`` override),
-debug off, every stylesheet, icon font and script served by the app itself (no CDN).
+debug off, every stylesheet, icon font and script served by the app itself (no CDN). Every request first meets
+the guards of ``configuration/serving.py`` (host names answered, cross-origin changes refused, body sizes
+bounded); ``create_app`` installs them, so a WSGI server given ``create_app().server`` gets them too.
+A bad port, a busy port or an unknown host ends in one line on stderr and a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import dash
 import flask_bootstrap
@@ -19,6 +23,18 @@ from flask import send_from_directory
 from callbacks import register_callbacks
 from configuration.logging_config import setup_logging
 from configuration.paths import project_root
+from configuration.serving import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    StartupError,
+    allowed_hosts,
+    check_bindable,
+    configured_hosts,
+    exposure_warning,
+    install_request_guards,
+    parse_port,
+)
+from data.services.export_service import MAX_IMPORT_BYTES
 from ui.app_shell import serve_layout
 
 logger = logging.getLogger(__name__)
@@ -29,10 +45,17 @@ STYLESHEETS = [
     f"{VENDOR_URL}/css/bootstrap.min.css",
     f"{VENDOR_URL}/css/font/bootstrap-icons.min.css",
 ]
+# The snapshot import reaches the server as a base64 data URL (4 bytes per 3) inside the JSON body of a Dash
+# callback POST; 1 MiB of margin covers the data-URL header, the callback's ids and the file name.
+CALLBACK_BODY_LIMIT = MAX_IMPORT_BYTES * 4 // 3 + 1024 * 1024
 
 
-def create_app() -> dash.Dash:
-    """Build the Dash app: local assets, the page layout and every callback."""
+def create_app(bind_host: str | None = None) -> dash.Dash:
+    """Build the Dash app: request guards, local assets, the page layout and every callback.
+
+    ``bind_host`` is the address ``python app.py`` serves on; it joins the answered host names unless it is a
+    wildcard. Under a WSGI server leave it out: loopback names and ``DASHBOARD_ALLOWED_HOSTS`` are answered.
+    """
     app = dash.Dash(
         __name__,
         title="DORA & Flow Metrics",
@@ -43,6 +66,8 @@ def create_app() -> dash.Dash:
         update_title=None,
         background_callback_manager=_background_manager(),
     )
+    callback_path = app.config.routes_pathname_prefix + "_dash-update-component"
+    install_request_guards(app.server, bind_host=bind_host, large_body_paths={callback_path: CALLBACK_BODY_LIMIT})
 
     @app.server.route(f"{VENDOR_URL}/<path:filename>")
     def vendor_asset(filename: str):  # Bootstrap 5.3.8 CSS and Bootstrap Icons from the pinned wheel
@@ -62,26 +87,63 @@ def _background_manager() -> dash.DiskcacheManager:
     return dash.DiskcacheManager(cache)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr (exit code 2), like every other start-up error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Serve the DORA & Flow metrics dashboard.")
-    parser.add_argument("--host", default=os.environ.get("DASHBOARD_HOST", "127.0.0.1"),
-                        help="interface to bind (default 127.0.0.1; use 0.0.0.0 only on a trusted network)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("DASHBOARD_PORT", "8050")),
-                        help="port (default 8050)")
-    return parser.parse_args(argv)
+    """``host`` and ``port`` from the arguments, else the environment, else 127.0.0.1:8050.
+
+    Raises StartupError (exit code 2) for a port that is not a number from 1 to 65535.
+    """
+    parser = _OneLineParser(description="Serve the DORA & Flow metrics dashboard.")
+    parser.add_argument("--host", default=os.environ.get("DASHBOARD_HOST", DEFAULT_HOST),
+                        help=f"interface to bind (default {DEFAULT_HOST}; another address exposes the dashboard, "
+                             f"see DASHBOARD_ALLOWED_HOSTS)")
+    parser.add_argument("--port", help=f"port from 1 to 65535 (default {DEFAULT_PORT})")
+    args = parser.parse_args(argv)
+    if args.port is not None:
+        args.port = parse_port(args.port, "--port")
+    elif (env_port := os.environ.get("DASHBOARD_PORT")) is not None:
+        args.port = parse_port(env_port, "DASHBOARD_PORT")
+    else:
+        args.port = DEFAULT_PORT
+    return args
+
+
+def _configured_hosts() -> frozenset[str]:
+    try:
+        return configured_hosts()
+    except ValueError as error:
+        raise StartupError(str(error), 2) from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+        answered = allowed_hosts(args.host, _configured_hosts())
+        check_bindable(args.host, args.port)
+    except StartupError as error:
+        print(f"Could not start the dashboard: {error}", file=sys.stderr)
+        return error.exit_code
     setup_logging()
     try:
-        app = create_app()
+        app = create_app(bind_host=args.host)
     except Exception as error:  # start-up must end in a message, not a traceback
         logger.exception("Start-up failed")
         print(f"Could not start the dashboard: {error}", file=sys.stderr)
         return 1
-    logger.info("Serving the dashboard", extra={"url": f"http://{args.host}:{args.port}"})
-    print(f"DORA & Flow Metrics dashboard: http://{args.host}:{args.port}  (Ctrl+C to stop)")
+    warning = exposure_warning(args.host, args.port, answered)
+    if warning:
+        logger.warning("Serving beyond this machine", extra={"host": args.host, "port": args.port})
+        print(warning, file=sys.stderr)
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(args.host, args.host)  # a wildcard is no address to open
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{args.port}"
+    logger.info("Serving the dashboard", extra={"url": url})
+    print(f"DORA & Flow Metrics dashboard: {url}  (Ctrl+C to stop)")
     app.run(host=args.host, port=args.port, debug=False)
     return 0
 

@@ -19,9 +19,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import orjson
 
 from configuration.logging_config import redact_text, setup_logging
-from configuration.settings import SettingsError, load_app_settings, merge_with_defaults, validate_settings
+from configuration.settings import (
+    SettingsError,
+    is_demo_mode,
+    load_app_settings,
+    merge_with_defaults,
+    validate_settings,
+)
 from data.services.command_service import CommandFailure
 from data.services.issues_file import IssuesInputError
+from data.services.update_messages import plural
 
 if TYPE_CHECKING:
     from data.metrics.periods import Period
@@ -51,54 +58,6 @@ def load_cli_settings(path: str | None) -> dict[str, Any]:
     if errors:
         raise SettingsError(f"{path}: " + "; ".join(errors))
     return settings
-
-
-def _progress_printer() -> Callable[[int, int | None], None] | None:
-    """A one-line ``\\r`` progress bar on stderr when it is a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int | None) -> None:
-        text = f"{done}/{total} issues ({done * 100 // total}%)" if total else f"{done} issues"
-        sys.stderr.write(f"\rFetching: {text}   ")
-        sys.stderr.flush()
-
-    return show
-
-
-def cmd_fetch(args: argparse.Namespace) -> int:
-    """Update the issue cache from Jira (or the demo) and optionally write the issues to a file."""
-    from data.services.command_service import fetch_issues
-
-    settings = load_cli_settings(args.settings)
-    progress = _progress_printer()
-    try:
-        line = fetch_issues(settings, full=args.full, progress=progress,
-                            output=Path(args.output) if args.output else None)
-    finally:
-        if progress is not None:
-            sys.stderr.write("\n")
-    print(line)
-    return 0
-
-
-def _add_fetch(subparsers: Any) -> None:
-    parser = _one_line_errors(subparsers.add_parser(
-        "fetch", help="update the issue cache from Jira (or the demo data)",
-        description="Fetch issues (full the first time, then incremental) into the data directory's cache. "
-                    "Credentials come from JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)."))
-    parser.add_argument("--settings", metavar="SETTINGS.json",
-                        help="settings file (may be partial); default: the data directory's settings")
-    parser.add_argument("--full", action="store_true",
-                        help="also reconcile: drop cached issues deleted in Jira or no longer in the JQL")
-    parser.add_argument("--output", metavar="ISSUES.json",
-                        help='also write the issues as {"issues": [...]} (input of "metrics --issues")')
-    parser.set_defaults(func=cmd_fetch)
-
-
-# --- metrics, snapshot, export, import-snapshots, demo ----------------------------------------------------------
-
-DEFAULT_EXPORT_DAYS = 30
 
 
 class UsageError(ValueError):
@@ -137,6 +96,80 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     return parser
 
 
+def _output_path(value: str | None, flag: str) -> Path | None:
+    """The file ``flag`` names, checked before any work: its folder must exist (a typo is not a new folder)."""
+    if value is None:
+        return None
+    path = Path(value)
+    folder = path.parent
+    if not folder.exists():
+        raise UsageError(f"folder {folder} does not exist: create it first or choose another {flag} path")
+    return path
+
+
+def _progress_printer() -> Callable[[int, int | None], None] | None:
+    """A one-line ``\\r`` progress bar on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int | None) -> None:
+        text = f"{done}/{plural(total, 'issue')} ({done * 100 // total}%)" if total else plural(done, "issue")
+        sys.stderr.write(f"\rFetching: {text}   ")
+        sys.stderr.flush()
+
+    return show
+
+
+NO_SOURCE = ("no Jira is configured, so there is nothing to fetch: set the Jira URL and JQL in the dashboard's "
+             "Jira settings dialog, or jira.url and jira.jql in app_settings.json (or --settings FILE) with "
+             "JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center) in the environment; for demo data "
+             "use `cli.py demo --output ISSUES.json`")
+
+
+@_reported
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Update the issue cache from the configured Jira and optionally write the issues to a file.
+
+    Without a Jira (no ``jira.url``) this is a usage error, never a silent fetch of the demo data: a cron job
+    meant to fetch a team's Jira must not fill the cache with invented issues.
+    """
+    from data.services.command_service import fetch_issues
+
+    output = _output_path(args.output, "--output")
+    settings = load_cli_settings(args.settings)
+    if is_demo_mode(settings):
+        raise UsageError(NO_SOURCE)
+    progress = _progress_printer()
+    try:
+        line = fetch_issues(settings, full=args.full, progress=progress, output=output)
+    finally:
+        if progress is not None:
+            sys.stderr.write("\n")
+    print(line)
+    return 0
+
+
+def _add_fetch(subparsers: Any) -> None:
+    parser = _one_line_errors(subparsers.add_parser(
+        "fetch", help="update the issue cache from the configured Jira",
+        description="Fetch issues (full the first time, then incremental) from the Jira in the settings "
+                    "(jira.url, jira.jql) into the data directory's cache. Credentials come from JIRA_EMAIL + "
+                    "JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center). Without a Jira it exits with 2; "
+                    "`cli.py demo` writes the demo data."))
+    parser.add_argument("--settings", metavar="SETTINGS.json",
+                        help="settings file (may be partial); default: the data directory's settings")
+    parser.add_argument("--full", action="store_true",
+                        help="also reconcile: drop cached issues deleted in Jira or no longer in the JQL")
+    parser.add_argument("--output", metavar="ISSUES.json",
+                        help='also write the issues as {"issues": [...]} (input of "metrics --issues")')
+    parser.set_defaults(func=cmd_fetch)
+
+
+# --- metrics, snapshot, export, import-snapshots, demo ----------------------------------------------------------
+
+DEFAULT_EXPORT_DAYS = 30
+
+
 def _date_arg(value: str, flag: str) -> date:
     try:
         return date.fromisoformat(value.strip())
@@ -167,11 +200,12 @@ def _int_arg(value: str | None, flag: str, default: int, minimum: int) -> int:
     return number
 
 
-def _period_arg(start: date, end: date) -> Period:
-    from data.metrics.periods import Period, PeriodError
+def _period_arg(start: date, end: date, today: date) -> Period:
+    """The period, refused (usage error) when too long, reversed or ending after ``today`` (UTC)."""
+    from data.metrics.periods import PeriodError, period_until
 
     try:
-        return Period(start, end)
+        return period_until(start, end, today)
     except PeriodError as exc:
         raise UsageError(str(exc)) from None
 
@@ -183,9 +217,9 @@ def _export_period(args: argparse.Namespace, now: datetime) -> Period:
     if bool(args.start) != bool(args.end):
         raise UsageError("--start and --end must be given together")
     if args.start:
-        return _period_arg(_date_arg(args.start, "--start"), _date_arg(args.end, "--end"))
+        return _period_arg(_date_arg(args.start, "--start"), _date_arg(args.end, "--end"), now.date())
     days = _int_arg(args.days, "--days", DEFAULT_EXPORT_DAYS, 1)
-    return _period_arg(now.date() - timedelta(days=days - 1), now.date())
+    return _period_arg(now.date() - timedelta(days=days - 1), now.date(), now.date())
 
 
 
@@ -212,14 +246,15 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from data.services.issues_file import load_issues_file
 
     now = _time_arg(args.now)
-    period = _period_arg(_date_arg(args.start, "--start"), _date_arg(args.end, "--end"))
+    period = _period_arg(_date_arg(args.start, "--start"), _date_arg(args.end, "--end"), now.date())
     settings = load_cli_settings(args.settings)
     loaded = load_issues_file(args.issues)
     metrics = compute_metrics(loaded.issues, settings, period, now)
     if loaded.truncated_changelogs:
-        print(f"warning: {loaded.truncated_changelogs} issues have a truncated changelog (fewer histories than "
-              "changelog.total); their status times may be incomplete. `cli.py fetch --output` writes complete "
-              "changelogs.", file=sys.stderr)
+        count = loaded.truncated_changelogs
+        print(f"warning: {plural(count, 'issue')} {'has' if count == 1 else 'have'} a truncated changelog (fewer "
+              "histories than changelog.total); their status times may be incomplete. `cli.py fetch --output` "
+              "writes complete changelogs.", file=sys.stderr)
     sys.stdout.write(export_metrics(args.format, metrics, period_start=period.start, period_end=period.end,
                                     generated_at=now))
     return 0
@@ -240,13 +275,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     from data.metrics.exporters import export_metrics
     from data.services.command_service import cached_issues, compute_metrics, export_snapshot_history, write_text_file
 
-    output = Path(args.output)
+    output = _output_path(args.output, "--output")
     if args.snapshots:
         if args.start or args.end or args.days is not None or args.format not in (None, "json"):
             raise UsageError("--snapshots exports the whole snapshot history as JSON: "
                              "--start, --end, --days and --format do not apply")
         count = export_snapshot_history(output)
-        print(f"wrote {count} week(s) of snapshots to {output}")
+        print(f"wrote {plural(count, 'week')} of snapshots to {output}")
         return 0
     now = _time_arg(args.now)
     period = _export_period(args, now)
@@ -255,7 +290,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     metrics = compute_metrics(cached_issues(), settings, period, now)
     text = export_metrics(fmt, metrics, period_start=period.start, period_end=period.end, generated_at=now)
     write_text_file(output, text)
-    print(f"wrote {len(metrics)} metrics for {period.start.isoformat()}..{period.end.isoformat()} as {fmt} "
+    print(f"wrote {plural(len(metrics), 'metric')} for {period.start.isoformat()}..{period.end.isoformat()} as {fmt} "
           f"to {output}")
     return 0
 
@@ -274,14 +309,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Write the deterministic demo dataset as ``{"issues": [...]}`` (input of ``metrics --issues``)."""
     from data.services.command_service import write_demo_files
 
+    output = _output_path(args.output, "--output")
+    settings_output = _output_path(args.settings_output, "--settings-output")
     count = _int_arg(args.issues, "--issues", 2000, 1)
     seed = _int_arg(args.seed, "--seed", 42, 0)
     anchor = _time_arg(args.anchor, "--anchor")
     if args.anchor is None:
-        anchor = anchor.replace(minute=0, second=0, microsecond=0)
-    settings_output = Path(args.settings_output) if args.settings_output else None
+        anchor = anchor.replace(hour=0, minute=0, second=0, microsecond=0)  # the dashboard demo's anchor
     try:
-        print(write_demo_files(Path(args.output), count=count, anchor=anchor, seed=seed,
+        print(write_demo_files(output, count=count, anchor=anchor, seed=seed,
                                settings_output=settings_output))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -357,7 +393,8 @@ def _add_demo(subparsers: Any) -> None:
                     "`cli.py metrics --issues`; the same arguments always give the same issues."))
     parser.add_argument("--output", required=True, metavar="ISSUES.json", help="the issues file to write")
     parser.add_argument("--issues", metavar="N", help="how many issues (default: 2000)")
-    parser.add_argument("--anchor", metavar="ISO-8601", help="the dataset's 'now' (default: the current UTC hour)")
+    parser.add_argument("--anchor", metavar="ISO-8601",
+                        help="the dataset's 'now' (default: today 00:00 UTC, as the dashboard's demo)")
     parser.add_argument("--seed", metavar="S", help="random seed (default: 42)")
     parser.add_argument("--settings-output", metavar="SETTINGS.json",
                         help="also write the partial settings (field mappings, statuses) the demo needs")

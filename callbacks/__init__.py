@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import drilldown, exports, field_mapping, jira_settings, metrics, period, theme, update
+from callbacks import (
+    drilldown,
+    exports,
+    field_mapping,
+    field_mapping_discard,
+    jira_settings,
+    metrics,
+    navbar,
+    notices,
+    period,
+    theme,
+    update,
+)
 
 
 def register_callbacks(app: dash.Dash) -> None:
-    for feature in (period, metrics, update, theme, field_mapping, jira_settings, drilldown, exports):
+    for feature in (period, metrics, update, theme, field_mapping, field_mapping_discard, jira_settings, drilldown,
+                    exports, notices, navbar):
         feature.register(app)

@@ -14,10 +14,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, Patch, State, dcc
 
-from configuration.settings import load_app_settings_or_defaults
 from data.metrics.period_selection import resolve_period
 from data.metrics.periods import Period, PeriodError
-from data.services.dashboard_service import effective_settings
+from data.services.dashboard_service import dashboard_settings
 from data.services.drilldown_service import METRIC_NAMES, drilldown_csv, drilldown_filename, drilldown_for_dashboard
 from ui import ids
 from ui.drilldown import drilldown_summary, drilldown_title, table_cell_conditional, table_columns, table_data
@@ -28,7 +27,7 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 
 def _settings() -> dict[str, Any]:
-    return effective_settings(load_app_settings_or_defaults()[0])
+    return dashboard_settings().settings
 
 
 def show_drilldown(metric_name: str, period: dict[str, Any] | None, now: datetime | None = None) -> tuple:

@@ -14,10 +14,9 @@ from typing import Any
 import dash
 from dash import Input, Output, Patch, State, dcc
 
-from configuration.settings import load_app_settings_or_defaults
 from data.metrics.period_selection import resolve_period
 from data.metrics.periods import PeriodError
-from data.services.dashboard_service import effective_settings
+from data.services.dashboard_service import dashboard_settings
 from data.services.export_service import (
     ExportFile,
     ExportUnavailable,
@@ -53,7 +52,7 @@ def download_metrics(fmt: str, period: dict[str, Any] | None, now: datetime | No
     now = now or datetime.now(UTC)
     try:
         selected = resolve_period(period, now.date())
-        settings = effective_settings(load_app_settings_or_defaults()[0])
+        settings = dashboard_settings().settings
         return _send(current_metrics_export(fmt, settings, selected, now)), dash.no_update
     except (ExportUnavailable, PeriodError) as error:
         return dash.no_update, _toast(str(error), "Export", "warning")

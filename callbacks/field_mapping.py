@@ -2,8 +2,9 @@
 
 State machine (seed 001): CLOSED -open-> LOADING -fields-> EDITING -save-> VALIDATING -> SAVING -> SAVED
 (modal closes, toast, settings version bumped so the cards recompute) or ERROR (messages next to the
-inputs, nothing written) -> EDITING. Cancel closes without saving; every open reloads the saved values, so
-unsaved edits are discarded. Each function here is plain Python over the callback's values (inputs of
+inputs, nothing written) -> EDITING. With the demo data the form is view-only: Save is disabled and the
+source line says why (the service refuses a save too). Cancel closes without saving; every open reloads the
+saved values, so unsaved edits are discarded. Each function here is plain Python over the callback's values (inputs of
 pattern-matching ids arrive as parallel lists of values and ids), so tests call them directly.
 """
 
@@ -60,21 +61,22 @@ def load_field_mapping(request: dict[str, Any] | None, field_ids: KeyedIds, list
         form = MappingForm(values={}, error=f"{error}. Fix the settings file, then retry.")
     field_keys, list_keys = _keys(field_ids), _keys(list_ids)
     cleared = ([""] * len(field_keys), [""] * len(field_keys), [""] * len(list_keys), [""] * len(list_keys))
-    if form.error:
-        nothing = dash.no_update
-        return (*([nothing] * 4), *cleared, form.source, form.error, True, HIDDEN, HIDDEN, True)
+    if form.error:  # keep the inputs as they are (a wildcard output takes one no_update per input)
+        kept = tuple([dash.no_update] * len(keys) for keys in (field_keys, field_keys, list_keys, list_keys))
+        return (*kept, *cleared, form.source, form.error, True, HIDDEN, HIDDEN, True)
+    source = f"{form.source}. {form.save_refused}" if form.save_refused else form.source
     return (
         [form.options.get(key, []) for key in field_keys],
         [form.values.get(key) for key in field_keys],
         [form.options.get(key, []) for key in list_keys],
         [form.values.get(key) or [] for key in list_keys],
         *cleared,
-        form.source,
+        source,
         "",
         False,
         HIDDEN,
         SHOWN,
-        False,
+        form.save_refused is not None,
     )
 
 

@@ -2,6 +2,12 @@
 
 Success bumps the data-version store (the cards refresh) and shows a toast with the counts; a failure shows
 Jira's message and leaves the previous data and cards untouched.
+
+Dash keys a background job by the callback's source and its arguments, and a poll that finds a result under
+that key ends the job it belongs to. Two tabs clicking once each would send identical arguments (``n_clicks``
+1) and share one key, so the second tab's quick "already running" answer ended the first tab's update. The
+page's tab id (a fresh value per page load, ``ids.Stores.TAB_ID``) is therefore an argument: each tab's job
+has its own key, and the second tab is told that an update is running while the first one carries on.
 """
 
 from __future__ import annotations
@@ -10,18 +16,22 @@ from collections.abc import Callable
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch
+from dash import Input, Output, Patch, State
 
-from configuration.settings import SettingsError, load_app_settings
-from data.services.dashboard_service import UpdateAlreadyRunning, effective_settings, run_update
+from configuration.settings import SettingsError
+from data.services.dashboard_service import UpdateAlreadyRunning, run_update
 from data.services.update_messages import describe_failure, describe_result
 from ui import ids
 from ui.formatting import format_progress
 from ui.page import HIDDEN, SHOWN, toast
 
 
-def update_data(set_progress: Callable[[tuple], None], _clicks: int | None) -> tuple[Any, Patch]:
-    """Run one update; returns (new data version or no_update, a toast appended to the container)."""
+def update_data(set_progress: Callable[[tuple], None], _clicks: int | None,
+                _tab_id: str | None = None) -> tuple[Any, Patch]:
+    """Run one update; returns (new data version or no_update, a toast appended to the container).
+
+    ``_tab_id`` is unused here: it only makes each tab's background job key differ (see the module docstring).
+    """
     toasts = Patch()
 
     def report(done: int, total: int | None) -> None:
@@ -29,8 +39,7 @@ def update_data(set_progress: Callable[[tuple], None], _clicks: int | None) -> t
         set_progress((percent, format_progress(done, total)))
 
     try:
-        settings = effective_settings(load_app_settings())
-        result = run_update(settings, progress=report)
+        result = run_update(progress=report)  # the service reads app_settings.json and refuses a broken one
     except (UpdateAlreadyRunning, SettingsError) as error:
         toasts.append(toast(str(error), header="Update Data", icon="warning"))
         return dash.no_update, toasts
@@ -46,6 +55,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.Stores.DATA_VERSION, "data"),
         Output(ids.Toasts.CONTAINER, "children"),
         Input(ids.Navbar.UPDATE_BUTTON, "n_clicks"),
+        State(ids.Stores.TAB_ID, "data"),
         background=True,
         running=[
             (Output(ids.Navbar.UPDATE_BUTTON, "disabled"), True, False),

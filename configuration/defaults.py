@@ -60,6 +60,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "requests_per_second": 10.0,
         "timeout_seconds": 30.0,
         "max_retries": 4,
+        "fetch_budget_seconds": 3600.0,  # a whole fetch stops with a clear message past this
         "incremental_overlap_minutes": 5,
         "full_refresh_hours": 24,
     },
@@ -86,11 +87,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     },
     "metrics_cache": {"ttl_seconds": 3600, "max_entries": 100},
     "snapshots": {"weeks_to_keep": 52},
-    "cache_metadata": {
-        "last_cache_key": None,
-        "last_cache_timestamp": None,
-        "cache_config_hash": None,
-    },
 }
 
 DEMO_JQL = "project = DEMO"

@@ -10,15 +10,33 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
+import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from configuration.defaults import DEFAULT_SETTINGS, DORA_MAPPING_KEYS, FLOW_MAPPING_KEYS, FLOW_TYPES
+from configuration.defaults import (
+    DEFAULT_SETTINGS,
+    DORA_MAPPING_KEYS,
+    FLOW_MAPPING_KEYS,
+    FLOW_TYPES,
+    SETTINGS_VERSION,
+)
 from configuration.paths import data_file
-from data.store.json_store import PersistenceError, read_json, update_json, write_json_atomic
+from data.store.json_store import (
+    PersistenceError,
+    read_json,
+    read_json_in_place,
+    update_json,
+    write_json_atomic,
+)
+
+logger = logging.getLogger(__name__)
 
 SETTINGS_FILE_NAME = "app_settings.json"
 _SECRET_KEYS = {"api_token", "token", "pat", "password", "apitoken", "personal_access_token"}
@@ -47,29 +65,115 @@ def _deep_merge(target: dict[str, Any], overlay: Mapping[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
+NUMERIC_RANGES: tuple[tuple[str, float, float, bool], ...] = (
+    ("version", 1, SETTINGS_VERSION, True),
+    ("jira.page_size", 1, 5000, True),
+    ("jira.max_concurrency", 1, 32, True),
+    ("jira.requests_per_second", 0.1, 100, False),
+    ("jira.timeout_seconds", 1, 600, False),
+    ("jira.max_retries", 0, 20, True),
+    ("jira.fetch_budget_seconds", 60, 24 * 3600, False),
+    ("jira.incremental_overlap_minutes", 0, 1440, True),
+    ("jira.full_refresh_hours", 0, 24 * 365, True),
+    ("metrics_cache.ttl_seconds", 1, 30 * 24 * 3600, True),
+    ("metrics_cache.max_entries", 1, 10_000, True),
+    ("snapshots.weeks_to_keep", 1, 520, True),
+)
+"""Every numeric setting as (dotted key, lowest, highest, whole numbers only), documented in the README.
+
+Why bounds at all: a value such as a TTL of 1e12 s, a timeout of 1e300 s, 1e-9 requests per second or a
+billion weeks of snapshots is accepted by Python and then hangs a fetch, never expires a cache or grows a file
+without end. Booleans, text such as "100", NaN and Infinity are refused too (JSON has no NaN, but a hand-edited
+file read by a lenient parser or a settings dict built in code may carry one).
+"""
+
+
 def validate_settings(settings: Mapping[str, Any]) -> list[str]:
-    """Every problem found, each as one sentence naming the key; empty when the settings are usable."""
+    """Every problem found, each as one sentence naming the key; empty when the settings are usable.
+
+    Messages never echo a password: a ``jira.url`` with user information (``https://user:pass@host``) is
+    refused without repeating it, and every other echoed value is shortened and scrubbed of user information.
+    """
     errors: list[str] = []
     jira = settings.get("jira")
     if isinstance(jira, Mapping):
         errors += _validate_jira(jira)
     else:
-        errors.append(f"jira must be an object (got {jira!r})")
+        errors.append(f"jira must be an object (got {_shown(jira)})")
     config = settings.get("dora_flow_config")
     if isinstance(config, Mapping):
         errors += _validate_dora_flow_config(config)
     else:
-        errors.append(f"dora_flow_config must be an object (got {config!r})")
-    for section, keys in (("metrics_cache", ("ttl_seconds", "max_entries")), ("snapshots", ("weeks_to_keep",))):
-        block = settings.get(section)
-        if not isinstance(block, Mapping):
-            errors.append(f"{section} must be an object (got {block!r})")
-            continue
-        for key in keys:
-            value = block.get(key)
-            if not _is_int(value) or value < 1:
-                errors.append(f"{section}.{key} must be a whole number of at least 1 (got {value!r})")
+        errors.append(f"dora_flow_config must be an object (got {_shown(config)})")
+    for section in ("metrics_cache", "snapshots"):
+        if not isinstance(settings.get(section), Mapping):
+            errors.append(f"{section} must be an object (got {_shown(settings.get(section))})")
+    errors += _validate_numbers(settings)
     return errors
+
+
+def _validate_numbers(settings: Mapping[str, Any]) -> list[str]:
+    """One message per numeric setting outside ``NUMERIC_RANGES`` (sections that are not objects are skipped:
+    their own message says so)."""
+    errors = []
+    for name, low, high, whole in NUMERIC_RANGES:
+        *sections, key = name.split(".")
+        block: Any = settings
+        for section in sections:
+            block = block.get(section) if isinstance(block, Mapping) else None
+        if not isinstance(block, Mapping):
+            continue
+        value = block.get(key)
+        usable = _is_int(value) if whole else _is_number(value) and math.isfinite(value)
+        if not usable or not low <= value <= high:
+            kind = "a whole number" if whole else "a number"
+            errors.append(f"{name} must be {kind} from {_number_text(low)} to {_number_text(high)} "
+                          f"(got {_shown(value)})")
+    return errors
+
+
+def _number_text(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) and value >= 10_000 else f"{value:g}"
+
+
+def _url_has_userinfo(url: str) -> bool:
+    """True when the authority part (between ``scheme://`` and the path) holds ``user@`` or ``user:pass@``."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return "@" in authority
+
+
+_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s]*@")  # up to the authority's last @
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` for a message: user information in URLs removed, at most ``limit`` characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        text = "a number too long to show"
+    text = _USERINFO_RE.sub(r"\1", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _validate_url(url: Any) -> list[str]:
+    if not isinstance(url, str):
+        return [f"jira.url must be text (got {_shown(url)})"]
+    if not url:
+        return []
+    if _url_has_userinfo(url):
+        return ["jira.url must not contain a user name or password (https://user:password@host): remove it "
+                "and enter the token in the Jira settings dialog or set JIRA_API_TOKEN / JIRA_PAT"]
+    if not url.startswith(("http://", "https://")):
+        return [f"jira.url must start with https:// or http:// (got {_shown(url)})"]
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (parsing the port is the check)
+    except ValueError:
+        return [f"jira.url is not a valid address: check the host and the port (got {_shown(url)})"]
+    if not parts.hostname:
+        return [f"jira.url must name a server, such as https://example.atlassian.net (got {_shown(url)})"]
+    return []
 
 
 def _validate_jira(jira: Mapping[str, Any]) -> list[str]:
@@ -77,27 +181,12 @@ def _validate_jira(jira: Mapping[str, Any]) -> list[str]:
     for secret in sorted(key for key in jira if str(key).casefold().replace("-", "_") in _SECRET_KEYS):
         errors.append(f"jira.{secret} must not be stored in app_settings.json: set JIRA_API_TOKEN / JIRA_PAT "
                       "in the environment or save it from the Jira settings dialog")
-    url = jira.get("url")
-    if not isinstance(url, str):
-        errors.append(f"jira.url must be text (got {url!r})")
-    elif url and not url.startswith(("http://", "https://")):
-        errors.append(f"jira.url must start with https:// or http:// (got {url!r})")
-    elif url and not urlsplit(url).hostname:
-        errors.append(f"jira.url must name a server, such as https://example.atlassian.net (got {url!r})")
+    errors += _validate_url(jira.get("url"))
     if jira.get("deployment") not in ("cloud", "datacenter"):
-        errors.append(f'jira.deployment must be "cloud" or "datacenter" (got {jira.get("deployment")!r})')
+        errors.append(f'jira.deployment must be "cloud" or "datacenter" (got {_shown(jira.get("deployment"))})')
     for key in ("email", "jql"):
         if not isinstance(jira.get(key), str):
-            errors.append(f"jira.{key} must be text (got {jira.get(key)!r})")
-    for key, low, high in (("page_size", 1, 5000), ("max_concurrency", 1, 32), ("max_retries", 0, 20),
-                           ("incremental_overlap_minutes", 0, 1440), ("full_refresh_hours", 0, 24 * 365)):
-        value = jira.get(key)
-        if not _is_int(value) or not low <= value <= high:
-            errors.append(f"jira.{key} must be a whole number from {low} to {high} (got {value!r})")
-    for key in ("requests_per_second", "timeout_seconds"):
-        value = jira.get(key)
-        if not _is_number(value) or value <= 0:
-            errors.append(f"jira.{key} must be a positive number (got {value!r})")
+            errors.append(f"jira.{key} must be text (got {_shown(jira.get(key))})")
     return errors
 
 
@@ -153,13 +242,14 @@ def _is_text_list(value: Any) -> bool:
 def load_app_settings(path: str | Path | None = None) -> dict[str, Any]:
     """The settings file merged over the defaults; ``SettingsError`` when it cannot be used.
 
-    A missing file gives the defaults. A file that is not JSON is moved aside by the safe store and the defaults
-    are used (the warning reaches the UI through ``data.store.json_store.pop_persistence_warnings``). A file that
-    cannot be read (permissions, a folder in the way) is a ``SettingsError`` too.
+    A missing file gives the defaults. A file that is not JSON, cannot be read (permissions, a folder in the
+    way) or holds an invalid value is a ``SettingsError`` naming the file and the key; the file is left exactly
+    where and as it is: it is the user's file, and running on defaults instead would mean "no Jira", i.e. the
+    demo (see ``load_settings_state`` for what a running app does then).
     """
     target = settings_path(path)
     try:
-        raw = read_json(target, dict, expect=dict)
+        raw = read_json_in_place(target, dict, expect=dict)
     except PersistenceError as error:
         raise SettingsError(str(error)) from error
     settings = merge_with_defaults(raw)
@@ -169,12 +259,83 @@ def load_app_settings(path: str | Path | None = None) -> dict[str, Any]:
     return settings
 
 
-def load_app_settings_or_defaults(path: str | Path | None = None) -> tuple[dict[str, Any], str | None]:
-    """Settings for a running app: on an unusable file, the defaults plus the message (the file is left as it is)."""
+LAST_GOOD_FILE = "cache/last_good_settings.json"
+"""The last settings the app loaded without a problem: runtime state beside the issue cache (git-ignored)."""
+
+
+@dataclass(frozen=True)
+class SettingsState:
+    """What a running app works with.
+
+    ``problem`` is ``None`` when ``app_settings.json`` is usable; otherwise it says what is wrong (file and key)
+    and ``settings`` are the last settings that worked (``from_last_good``) or, when none were recorded, the
+    defaults. While there is a problem the app is read-only: nothing is written over the cached issues, the
+    snapshots, the metrics cache or the settings file, and Update Data is refused.
+    """
+
+    settings: dict[str, Any]
+    problem: str | None = None
+    from_last_good: bool = False
+
+    @property
+    def read_only(self) -> bool:
+        return self.problem is not None
+
+    @property
+    def error(self) -> str | None:
+        """The problem and what the app does meanwhile, for the page's notice (``None`` when usable)."""
+        if self.problem is None:
+            return None
+        shown = "with the last settings that worked" if self.from_last_good else "with defaults"
+        return (f"{self.problem}. Until it is fixed, the dashboard shows the cached data {shown}, read-only, "
+                "and Update Data is off.")
+
+
+def last_good_path() -> Path:
+    return data_file(LAST_GOOD_FILE)
+
+
+def load_last_good_settings() -> dict[str, Any] | None:
+    """The settings recorded by the last successful load of ``app_settings.json`` (``None`` when unknown)."""
     try:
-        return load_app_settings(path), None
+        recorded = read_json(last_good_path(), dict, expect=dict)
+    except PersistenceError:
+        return None
+    settings = merge_with_defaults(recorded) if recorded else None
+    return settings if settings is not None and not validate_settings(settings) else None
+
+
+def _remember_last_good(settings: Mapping[str, Any]) -> None:
+    """Keep a copy of usable settings for a later broken file; written only when they changed, and a failure
+    only logs (the copy is a convenience, the user's file is the truth)."""
+    try:
+        if read_json(last_good_path(), dict, expect=dict) != settings:
+            write_json_atomic(last_good_path(), dict(settings), indent=2)
+    except PersistenceError as error:
+        logger.warning("Could not record the last good settings: %s", error)
+
+
+def load_settings_state(path: str | Path | None = None) -> SettingsState:
+    """The settings a running app uses, never plain defaults in place of a broken file without saying so.
+
+    A usable file is returned (and, for the app's own file, remembered as the last good settings). An unusable
+    one gives the last good settings when known, else the defaults, with the message to show; the file is not
+    touched.
+    """
+    try:
+        settings = load_app_settings(path)
     except SettingsError as error:
-        return merge_with_defaults({}), f"{error}. Using defaults until the file is fixed."
+        last_good = load_last_good_settings() if path is None else None
+        return SettingsState(last_good or merge_with_defaults({}), str(error), last_good is not None)
+    if path is None:
+        _remember_last_good(settings)
+    return SettingsState(settings)
+
+
+def load_app_settings_or_defaults(path: str | Path | None = None) -> tuple[dict[str, Any], str | None]:
+    """``load_settings_state`` as (settings, message or ``None``); the message means read-only."""
+    state = load_settings_state(path)
+    return state.settings, state.error
 
 
 def save_app_settings(settings: Mapping[str, Any], path: str | Path | None = None) -> dict[str, Any]:

@@ -167,7 +167,8 @@ class Issue:
         self.production = self.is_deployment and (not self.env_filter or norm(self.environment) in config.production)
         self.is_incident = self.detected is not None and (
             not config.incident_types or self.type in config.incident_types)
-        self.is_flow_item = not self.is_deployment and (not config.flow_types or self.type in config.flow_types)
+        self.is_flow_item = (not self.is_deployment and self.created is not None
+                             and (not config.flow_types or self.type in config.flow_types))
 
         started_raw = raw_field("work_started_date")
         if is_set(started_raw):
@@ -290,26 +291,50 @@ def weeks(end: date) -> list[tuple[str, date, date]]:
     return out
 
 
+def first_covered_day(raw_issues: list[dict]) -> date | None:
+    """The UTC date of the earliest parseable ``created`` of all issues; None when none parses."""
+    days = []
+    for raw in raw_issues:
+        moment = parse_time((raw.get("fields") or {}).get("created"))
+        if moment is not None:
+            days.append(moment.date())
+    return min(days) if days else None
+
+
+def covered(window_start: date, coverage: date | None) -> bool:
+    """A comparison window counts only when it starts on or after the first covered day."""
+    return coverage is not None and window_start >= coverage
+
+
 def reference(name: str, raw_issues: list[dict], settings: dict, start: date, end: date, now: datetime,
               snapshots: dict | None = None) -> dict[str, Any]:
     """value, total, excluded, previous, weekly values and trend of one metric, by the rules."""
     config = Config(settings)
     issues = [Issue(raw, config) for raw in raw_issues]
+    coverage = first_covered_day(raw_issues)
     first, last, days = day_window(start, end)
     current = metric(name, issues, first, last, days, now)
-    previous = metric(name, issues, *day_window(start - timedelta(days=days), start - timedelta(days=1)), now)
+    previous_start = start - timedelta(days=days)
+    previous = None
+    if covered(previous_start, coverage):
+        previous = metric(name, issues, *day_window(previous_start, start - timedelta(days=1)), now).value
     weekly: list[float | None] = []
     for label, week_start, week_end in weeks(end):
         week_first, week_last, _ = day_window(week_start, week_end)
         if name == "flow_load" and snapshots and label in snapshots:
             weekly.append(snapshots[label]["flow_load"]["wip_count"])
-        elif name == "flow_load" and week_first > now:
-            weekly.append(None)
+        elif (name == "flow_load" and week_first > now) or not covered(week_start, coverage):
+            weekly.append(None)  # the future, or a week before the first covered day
         else:
             weekly.append(metric(name, issues, week_first, week_last, 7, now).value)
-    if current.value is None or previous.value in (None, 0):
+    if current.value is None or previous is None or previous == 0:
         trend = None
     else:
-        trend = (current.value - previous.value) / previous.value * 100
+        trend = (current.value - previous) / previous * 100
+    if current.value is None or previous is None or current.value == previous:
+        direction = "flat"
+    else:
+        direction = "up" if current.value > previous else "down"
     return {"value": current.value, "total": current.total, "excluded": current.excluded,
-            "previous": previous.value, "weekly": weekly, "trend": trend, "labels": [w[0] for w in weeks(end)]}
+            "previous": previous, "weekly": weekly, "trend": trend, "direction": direction,
+            "coverage": coverage, "labels": [w[0] for w in weeks(end)]}

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.conftest import start_app, stop_app
@@ -26,3 +27,19 @@ def test_app_serves_page_and_local_assets(isolated_data_dir: Path) -> None:
     finally:
         stop_app(app)
     assert "Traceback" not in app.output()
+
+
+def test_defaults_are_loopback_and_debug_off(isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import parse_args
+
+    monkeypatch.delenv("DASHBOARD_HOST", raising=False)
+    monkeypatch.delenv("DASHBOARD_PORT", raising=False)
+    args = parse_args([])
+    assert (args.host, args.port) == ("127.0.0.1", 8050)
+    app = start_app(isolated_data_dir)
+    try:
+        page = requests.get(app.url + "/", timeout=10)
+        assert page.status_code == 200 and "Werkzeug Debugger" not in page.text
+    finally:
+        stop_app(app)
+    assert "Debug mode: off" in app.output()

@@ -115,3 +115,127 @@ def test_the_theme_switch_toggles_dark_and_light(page: Page) -> None:
     expect(html).to_have_attribute("data-bs-theme", "dark")
     page.locator("#theme-switch").click()
     expect(html).to_have_attribute("data-bs-theme", "light")
+
+
+def _rgba(text: str) -> tuple[float, float, float, float]:
+    """``rgb(r, g, b)`` / ``rgba(r, g, b, a)`` as four numbers (alpha 1 when absent)."""
+    numbers = [float(part) for part in text[text.index("(") + 1:text.index(")")].split(",")]
+    return (*numbers[:3], numbers[3] if len(numbers) == 4 else 1.0)
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0 black … 1 white)."""
+    def channel(value: float) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    red, green, blue = (channel(value) for value in rgb)
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def _contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of a text colour (alpha blended over the background) against the background."""
+    *fg, alpha = _rgba(foreground)
+    bg = _rgba(background)[:3]
+    blended = tuple(alpha * f + (1 - alpha) * b for f, b in zip(fg, bg, strict=True))
+    light, dark = sorted((_luminance(blended), _luminance(bg)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+# The colour an element is drawn on: its own background, else the first ancestor's that is not transparent.
+EFFECTIVE_COLOURS = """el => {
+    let node = el;
+    while (node && node.nodeType === 1) {
+        const bg = getComputedStyle(node).backgroundColor;
+        if (bg && bg !== 'transparent' && !/rgba\\(.*,\\s*0\\)$/.test(bg)) {
+            return {background: bg, color: getComputedStyle(el).color};
+        }
+        node = node.parentElement;
+    }
+    return {background: 'rgb(255, 255, 255)', color: getComputedStyle(el).color};
+}"""
+DARK_BACKGROUND_MAX = 0.1  # Bootstrap's dark body (#212529) is 0.016; white is 1.0
+READABLE_CONTRAST = 4.5  # WCAG AA for normal text
+
+
+def _assert_dark_and_readable(locator) -> None:
+    colours = locator.evaluate(EFFECTIVE_COLOURS)
+    assert _luminance(_rgba(colours["background"])[:3]) < DARK_BACKGROUND_MAX, colours
+    assert _contrast(colours["color"], colours["background"]) >= READABLE_CONTRAST, colours
+
+
+def test_the_date_picker_and_the_dropdowns_follow_the_dark_theme(page: Page) -> None:
+    _expect_nine_values(page)
+    page.locator("#theme-switch").click()
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
+    _choose_preset(page, "Custom")
+    start = page.locator("#period-date-range")
+    start.fill("2024-03-05")
+    _assert_dark_and_readable(start)
+    start.click()
+    calendar = page.locator(".dash-datepicker-calendar-wrapper")
+    expect(calendar).to_be_visible()
+    _assert_dark_and_readable(calendar.locator("td", has_text="14").first)
+    page.keyboard.press("Escape")
+
+    page.locator("#open-field-mapping-button").click()
+    expect(page.locator("#field-mapping-form")).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    item = page.locator(".mapping-item-dora-deployment_date")
+    _assert_dark_and_readable(item.locator(".dash-dropdown-value"))
+    item.locator("button.dash-dropdown").click()
+    _assert_dark_and_readable(page.get_by_role("option").first)
+
+
+def _choose_field(page: Page, item_class: str, name: str) -> None:
+    """Pick the option called ``name`` in a mapping dropdown by keyboard (Dash 4's options are not clickable
+    for Playwright: each wraps a disabled input), as a user typing into its search box does."""
+    item = page.locator(f".{item_class}")
+    item.locator("button.dash-dropdown").click()
+    search = page.locator(".dash-dropdown-search")
+    search.fill(name)
+    expect(page.get_by_role("option")).to_have_count(1)
+    search.press("ArrowDown")
+    search.press("Enter")
+    expect(page.get_by_role("listbox")).to_have_count(0)
+    expect(item.locator(".dash-dropdown-value")).to_contain_text(name)
+
+
+def test_escape_with_unsaved_mapping_edits_asks_before_discarding(page: Page) -> None:
+    _expect_nine_values(page)
+    modal, confirm = page.locator("#field-mapping-modal"), page.locator("#field-mapping-discard-confirm")
+    item_class = "mapping-item-dora-deployment_date"
+    value = page.locator(f".{item_class} .dash-dropdown-value")
+
+    def open_form() -> None:
+        page.locator("#open-field-mapping-button").click()
+        expect(page.locator("#field-mapping-form")).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+        expect(value).to_contain_text("Deployment Date")  # the demo's saved mapping
+
+    # Without edits Escape closes the dialog at once, as it always did.
+    open_form()
+    page.keyboard.press("Escape")
+    expect(modal).to_be_hidden()
+
+    open_form()
+    _choose_field(page, item_class, "Code Commit Date")
+    page.keyboard.press("Escape")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text("Discard changes?")
+    expect(modal).to_be_visible()
+    page.locator("#field-mapping-keep-editing-button").click()
+    expect(confirm).to_be_hidden()
+    expect(value).to_contain_text("Code Commit Date")
+    # The header's X and the footer's Cancel ask the same question.
+    page.locator("#field-mapping-dismiss-button").click()
+    expect(confirm).to_be_visible()
+    page.locator("#field-mapping-keep-editing-button").click()
+    page.locator("#field-mapping-close-button").click()
+    expect(confirm).to_be_visible()
+    page.locator("#field-mapping-cancel-button").click()  # "Discard changes"
+    expect(modal).to_be_hidden()
+
+    # The edit is gone: the dialog shows the saved mapping again, and Escape closes it without asking.
+    open_form()
+    expect(value).not_to_contain_text("Code Commit Date")
+    page.keyboard.press("Escape")
+    expect(modal).to_be_hidden()
+    expect(confirm).to_be_hidden()

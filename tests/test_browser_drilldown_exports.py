@@ -181,3 +181,36 @@ def test_the_metrics_downloads_equal_the_cli_output(page: Page, app_issues: list
         assert downloads[fmt].encode("utf-8") == printed, fmt
     assert document["metrics"]["flow_load"]["details"]["week_labels"][-1] not in \
         document["metrics"]["flow_load"]["details"]["reconstructed_weeks"]  # this week is a recorded snapshot
+
+
+AS_OF_TEXT = re.compile(r"as of (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC")
+
+
+def test_the_flow_load_drilldown_shows_each_items_age_and_explains_it(page: Page) -> None:
+    page.locator(f"[id='{_pattern_id(ids.drilldown_button('flow_load'))}']").click()
+    expect(page.locator(f"#{ids.Drilldown.TITLE}")).to_contain_text("Flow Load", timeout=LOAD_TIMEOUT_MS)
+    table = page.locator(f"#{ids.Drilldown.TABLE}")
+    expect(table.locator("td[data-dash-column='age_days']").first).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    header = table.locator("th[data-dash-column='age_days']").filter(has_text="Age (days)")
+    expect(header).to_be_visible()
+    header.hover()
+    tooltip = page.locator(".dash-tooltip")
+    expect(tooltip).to_be_visible()
+    expect(tooltip).to_contain_text("first move into a WIP status")
+
+    # Every age is as_of − started_at in days. The summary gives as_of to the minute (the period is running,
+    # so as_of is the calculation time), so each full-precision age in the CSV is within a minute of it.
+    match = AS_OF_TEXT.search(page.locator(f"#{ids.Drilldown.SUMMARY}").inner_text())
+    assert match, "the Flow Load summary names its as_of moment"
+    as_of = datetime.strptime(match[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    _, text = _download_text(page, f"#{ids.Drilldown.DOWNLOAD_BUTTON}")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows, "the demo always has work in progress"
+    minute = 1 / (24 * 60)
+    for row in rows:
+        if not row["started_at"]:  # no known start: no age
+            assert row["age_days"] == "", row
+            continue
+        started = datetime.strptime(row["started_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        expected = (as_of - started).total_seconds() / 86400
+        assert float(row["age_days"]) >= 0 and abs(float(row["age_days"]) - expected) <= minute, row

@@ -100,7 +100,8 @@ def issues(draw: st.DrawFn, index: int) -> dict:
         "summary": f"Issue {index}",
         "issuetype": {"name": issue_type},
         "status": {"name": status} if draw(st.integers(0, 9)) else None,
-        "created": stamp(created, draw(st.integers(0, 3))),
+        # Now and then a creation time that does not parse: no timeline, and no say in the data's coverage.
+        "created": stamp(created, draw(st.integers(0, 3))) if draw(st.integers(0, 14)) else "not a time",
         "cf_deploy": draw(date_values(deployment_near)) if issue_type == "Deployment" or draw(
             st.integers(0, 4)) == 0 else None,
         "cf_env": draw(st.sampled_from(ENVIRONMENTS)),
@@ -170,7 +171,8 @@ PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_che
 @given(raw=issue_sets(), config=settings_variants(), period_index=st.integers(0, len(PERIODS) - 1),
        now=st.sampled_from(NOWS), snapshot_weeks=st.sets(st.sampled_from(["2025-02", "2025-04", "2024-50"])))
 def test_calculators_agree_with_the_reference(raw, config, period_index, now, snapshot_weeks):
-    """Every metric's value, counts, weekly values and trend equal the per-issue reference."""
+    """Every metric's value, counts, weekly values, previous value and trend equal the per-issue reference,
+    including the coverage rule (comparison windows before the earliest ``created`` are null)."""
     start, end = PERIODS[period_index]
     snapshots = {label: {"flow_load": {"wip_count": 7}} for label in snapshot_weeks}
     results = _calculate(raw, config, Period(start, end), now, snapshots)
@@ -193,6 +195,11 @@ def test_calculators_agree_with_the_reference(raw, config, period_index, now, sn
         assert all(_close(a, b) for a, b in zip(weekly, expected["weekly"], strict=True)), (
             name, weekly, expected["weekly"])
         assert _close(got.details["trend_percentage"], expected["trend"]), name
+        assert _close(got.details["previous_value"], expected["previous"]), (name, got.details["previous_value"],
+                                                                           expected["previous"])
+        assert got.details["trend_direction"] == expected["direction"], name
+        coverage = expected["coverage"].isoformat() if expected["coverage"] else None
+        assert got.details["coverage_start"] == coverage, name
 
 
 @PROPERTY_SETTINGS

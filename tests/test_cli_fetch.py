@@ -107,12 +107,34 @@ def test_an_empty_jql_is_a_clear_error(jira_server_factory, tmp_path: Path) -> N
     assert one_error_line(result) == "error: Set the JQL in Jira settings (e.g. project = ABC)"
 
 
-def test_without_jira_the_demo_is_fetched(tmp_path: Path, isolated_data_dir: Path) -> None:
-    result = run_cli("fetch", "--settings", str(write_settings(tmp_path, None)), token=None)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("full update: 2000 new")
-    meta = orjson.loads((isolated_data_dir / "cache" / "fetch_meta.json").read_bytes())
-    assert meta["source"] == "demo"
+@pytest.mark.parametrize("settings_args", [(), ("--settings", "{folder}/settings.json")],
+                         ids=["no settings file at all", "a settings file without jira.url"])
+def test_without_jira_nothing_is_fetched_and_the_line_says_how_to_configure(
+        tmp_path: Path, isolated_data_dir: Path, settings_args: tuple[str, ...]) -> None:
+    write_settings(tmp_path, None)
+    result = run_cli("fetch", *[arg.format(folder=tmp_path) for arg in settings_args], token=None)
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result)
+    assert line == f"error: {cli.NO_SOURCE}"
+    for needed in ("Jira settings dialog", "jira.url", "jira.jql", "app_settings.json", "JIRA_EMAIL",
+                   "JIRA_API_TOKEN", "JIRA_PAT", "`cli.py demo"):
+        assert needed in line
+    assert result.stdout == ""
+    assert not (isolated_data_dir / "cache").exists()  # no demo data was fetched
+
+
+def test_fetch_into_a_missing_folder_is_refused_before_fetching(jira_server_factory, tmp_path: Path,  # noqa: F811
+                                                                isolated_data_dir: Path) -> None:
+    server = jira_server_factory(make_issues(3))
+    missing = tmp_path / "no-such-folder"
+    result = run_cli("fetch", "--settings", str(write_settings(tmp_path, server)), "--output",
+                     str(missing / "issues.json"))
+    assert result.returncode == 2
+    assert one_error_line(result) == (f"error: folder {missing} does not exist: create it first or choose "
+                                      "another --output path")
+    assert not missing.exists()
+    assert server.requests == []  # refused before a single request
+    assert not (isolated_data_dir / "cache").exists()
 
 
 @pytest.mark.parametrize(("content", "message"), [

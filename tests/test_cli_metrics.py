@@ -268,7 +268,8 @@ def test_usage_errors_are_one_line_and_exit_2(capsys, files, change: dict, expec
 
 def test_a_year_of_365_days_is_allowed(capsys, files) -> None:
     args = metrics_args(files)
-    args[args.index("--start") + 1], args[args.index("--end") + 1] = "2025-01-01", "2025-12-31"
+    # 2024-07-03 .. 2025-07-02 (--now's date) is 365 days, both ends included; a later end would be the future.
+    args[args.index("--start") + 1], args[args.index("--end") + 1] = "2024-07-03", "2025-07-02"
     assert run_main(capsys, *args)[0] == 0
 
 
@@ -324,7 +325,7 @@ def test_truncated_changelogs_are_reported_but_computed(capsys, files, tmp_path:
     args[2] = str(path)
     code, out, err = run_main(capsys, *args)
     assert code == 0 and json.loads(out)["metrics"]
-    assert err.startswith("warning: 1 issues have a truncated changelog")
+    assert err.startswith("warning: 1 issue has a truncated changelog")
 
 
 # --- the issue cache: snapshot and export ----------------------------------------------------------------------
@@ -373,7 +374,7 @@ def test_snapshot_drops_weeks_past_the_retention_and_keeps_the_rest(capsys, demo
     code, out, err = run_main(capsys, "snapshot", "--now", NOW_TEXT, "--settings", str(settings))
     assert (code, err) == (0, "")
     assert sorted(load_snapshots()) == ["2025-20", "2025-27"]
-    assert "removed 1 week(s)" in out
+    assert "removed 1 week older than the last 10" in out
     code, _, _ = run_main(capsys, "snapshot", "--now", NOW_TEXT, "--settings", str(settings))
     assert code == 0 and sorted(load_snapshots()) == ["2025-20", "2025-27"]
 
@@ -388,6 +389,7 @@ def test_snapshot_without_a_cache_says_to_fetch_first(capsys, isolated_data_dir:
 @pytest.mark.parametrize("fmt", ["json", "csv", "prometheus"])
 def test_export_writes_the_metrics_of_the_cached_issues(capsys, demo_issues, tmp_path: Path, fmt: str) -> None:
     cached = fill_cache(demo_issues)
+    (tmp_path / "out").mkdir()
     output = tmp_path / "out" / f"metrics.{fmt}"
     code, out, err = run_main(capsys, "export", "--output", str(output), "--format", fmt, "--start", START,
                               "--end", END, "--now", NOW_TEXT)
@@ -444,9 +446,14 @@ def test_export_to_an_unwritable_place_is_one_line(capsys, demo_issues, tmp_path
 # --- snapshot history: export --snapshots and import-snapshots ------------------------------------------------
 
 
+def _flow_load(wip: int, timestamp: str) -> dict:
+    """A seed-format Flow Load entry: ``wip`` items, all in one status."""
+    return {"wip_count": wip, "by_status": {"In Progress": wip}, "timestamp": timestamp}
+
+
 def _seed_history() -> dict:
-    save_metric_snapshot("2025-25", "flow_load", {"wip_count": 5, "timestamp": "2025-06-20T10:00:00Z"})
-    save_metric_snapshot("2025-26", "flow_load", {"wip_count": 6, "timestamp": "2025-06-27T10:00:00Z"})
+    save_metric_snapshot("2025-25", "flow_load", _flow_load(5, "2025-06-20T10:00:00Z"))
+    save_metric_snapshot("2025-26", "flow_load", _flow_load(6, "2025-06-27T10:00:00Z"))
     save_metric_snapshot("2025-26", "flow_velocity", {"value": 9.0, "timestamp": "2025-06-27T10:00:00Z"})
     return load_snapshots()
 
@@ -455,12 +462,12 @@ def test_export_snapshots_round_trips_through_import(capsys, tmp_path: Path, iso
     history = _seed_history()
     exported = tmp_path / "history.json"
     code, out, _ = run_main(capsys, "export", "--snapshots", "--output", str(exported))
-    assert code == 0 and "wrote 2 week(s)" in out
+    assert code == 0 and "wrote 2 weeks of snapshots" in out
     (isolated_data_dir / "metrics_snapshots.json").unlink()
     assert load_snapshots() == {}
     code, out, err = run_main(capsys, "import-snapshots", str(exported))
     assert (code, err) == (0, "")
-    assert "2 week(s) added" in out
+    assert "2 weeks added" in out
     assert load_snapshots() == history
 
 
@@ -468,19 +475,21 @@ def test_import_merges_and_keeps_newer_entries(capsys, tmp_path: Path) -> None:
     _seed_history()
     incoming = tmp_path / "incoming.json"
     incoming.write_text(json.dumps({
-        "2025-24": {"flow_load": {"wip_count": 1, "timestamp": "2025-06-13T10:00:00Z"}},
-        "2025-25": {"flow_load": {"wip_count": 50, "timestamp": "2025-06-21T10:00:00Z"}},  # later: replaces
-        "2025-26": {"flow_load": {"wip_count": 60, "timestamp": "2025-06-26T10:00:00Z"}},  # earlier: kept out
+        "2025-24": {"flow_load": _flow_load(1, "2025-06-13T10:00:00Z")},
+        "2025-25": {"flow_load": _flow_load(50, "2025-06-21T10:00:00Z")},  # later: replaces
+        "2025-26": {"flow_load": _flow_load(60, "2025-06-26T10:00:00Z")},  # earlier: kept out
     }))
     code, out, _ = run_main(capsys, "import-snapshots", str(incoming))
     assert code == 0
-    assert "1 week(s) added, 1 entries updated, 1 kept" in out
+    assert "1 week added, 1 entry updated, 1 kept" in out
     weeks = load_snapshots()
     assert [weeks[w]["flow_load"]["wip_count"] for w in ("2025-24", "2025-25", "2025-26")] == [1, 50, 6]
     assert weeks["2025-26"]["flow_velocity"]["value"] == 9.0
 
 
 @pytest.mark.parametrize("content", [b"{broken", b"[]", b'{"2025-99": {}}', b'{"2025-26": {"flow_load": 3}}',
+                                     b'{"2025-26": {"flow_load": {"wip_count": -4, "by_status": {}}}}',
+                                     b'{"2025-26": {"flow_load": {"wip_count": 4}}}', b'{"2999-01": {}}', b"",
                                      None])
 def test_a_bad_import_changes_nothing(capsys, tmp_path: Path, isolated_data_dir: Path,
                                       content: bytes | None) -> None:
@@ -502,7 +511,7 @@ def test_a_bad_import_changes_nothing(capsys, tmp_path: Path, isolated_data_dir:
 def test_replace_keeps_a_copy_of_the_previous_history(capsys, tmp_path: Path, isolated_data_dir: Path) -> None:
     history = _seed_history()
     incoming = tmp_path / "only-one-week.json"
-    incoming.write_text(json.dumps({"2025-30": {"flow_load": {"wip_count": 2, "timestamp": "2025-07-25T10:00:00Z"}}}))
+    incoming.write_text(json.dumps({"2025-30": {"flow_load": _flow_load(2, "2025-07-25T10:00:00Z")}}))
     code, out, _ = run_main(capsys, "import-snapshots", str(incoming), "--replace")
     assert code == 0
     assert sorted(load_snapshots()) == ["2025-30"]
@@ -531,6 +540,21 @@ def test_demo_writes_a_deterministic_issues_file_metrics_can_read(capsys, tmp_pa
     assert json.loads(out)["metrics"]["deployment_frequency"]["error_state"] == "success"
 
 
+def test_demo_without_anchor_is_the_dashboards_demo_of_the_day(capsys, tmp_path: Path) -> None:
+    # The dashboard's demo (DemoSource with its defaults) and `cli.py demo` with its defaults must be the same
+    # issues on the same day, so the CLI's numbers match the page's. Compared: every key and created time.
+    from configuration.defaults import DEMO_JQL
+    from data.sources.demo_source import DemoSource
+
+    output = tmp_path / "demo.json"
+    code, _, err = run_main(capsys, "demo", "--output", str(output))
+    assert (code, err) == (0, "")
+    written = orjson.loads(output.read_bytes())["issues"]
+    served = DemoSource().search_issues(DEMO_JQL, ["created"])
+    assert [(i["key"], i["fields"]["created"]) for i in written] == [
+        (i["key"], i["fields"]["created"]) for i in served]
+
+
 @pytest.mark.parametrize(("extra", "expected"), [
     (("--issues", "0"), "--issues must be at least 1"),
     (("--issues", "many"), "--issues 'many' is not a whole number"),
@@ -543,3 +567,39 @@ def test_demo_usage_errors(capsys, tmp_path: Path, extra: tuple, expected: str) 
     assert (code, out) == (2, "")
     assert expected in one_error_line(err)
     assert not output.exists()
+
+
+def test_import_messages_name_the_week_and_field_in_plain_words(capsys, tmp_path: Path) -> None:
+    source = tmp_path / "bad-import.json"
+    source.write_bytes(b'{"2025-26": {"flow_load": {"wip_count": -4, "by_status": {"In Progress": 1.5}}}}')
+    code, _, err = run_main(capsys, "import-snapshots", str(source))
+    assert code == 1
+    assert one_error_line(err) == ("error: bad-import.json: week 2025-26: wip_count must be a whole number ≥ 0 "
+                                   "(got -4) (and 1 more problem); nothing was imported")
+    source.write_bytes(b"")
+    code, _, err = run_main(capsys, "import-snapshots", str(source))
+    assert one_error_line(err) == ("error: bad-import.json: the file is not JSON: it is empty; "
+                                   "nothing was imported")
+
+
+# --- a file to write goes into an existing folder -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [
+    ("export", "--output", "{missing}/metrics.json", "--now", NOW_TEXT),
+    ("export", "--snapshots", "--output", "{missing}/history.json"),
+    ("demo", "--issues", "5", "--output", "{missing}/demo.json"),
+    ("demo", "--issues", "5", "--output", "{ok}/demo.json", "--settings-output", "{missing}/settings.json"),
+])
+def test_a_missing_output_folder_is_refused_not_created(capsys, demo_issues, tmp_path: Path,
+                                                         command: tuple[str, ...]) -> None:
+    fill_cache(demo_issues[:20])
+    missing = tmp_path / "no-such-folder"
+    argv = [part.format(missing=missing, ok=tmp_path) for part in command]
+    code, out, err = run_main(capsys, *argv)
+    assert (code, out) == (2, "")
+    flag = "--settings-output" if "--settings-output" in command else "--output"
+    assert one_error_line(err) == (f"error: folder {missing} does not exist: create it first or choose another "
+                                   f"{flag} path")
+    assert not missing.exists()
+    assert not (tmp_path / "demo.json").exists()  # nothing is written when any output is refused

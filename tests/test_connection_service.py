@@ -198,3 +198,125 @@ def test_saving_an_empty_url_means_the_demo_data(server: JiraTestServer) -> None
     assert result.message == f"Jira settings saved. {FULL_FETCH_NOTE} No Jira URL is set, so the dashboard " \
                              "shows the demo data."
     assert load_app_settings()["jira"]["url"] == ""
+
+
+# --- a saved token is only sent to the site it was saved for ---------------------------------------------------
+
+REENTER = "Enter the API token again: a saved token is only sent to the site it was saved for"
+
+
+@pytest.fixture
+def attacker(jira_server_factory: ServerFactory) -> JiraTestServer:  # noqa: F811
+    """Another site (another port on loopback is another origin) accepting the same credentials, so any request
+    carrying the stored token would be answered 200 and show up in ``requests``."""
+    return jira_server_factory(make_issues(1))
+
+
+def _secrets_bytes(folder: Path) -> bytes:
+    return (folder / ".jira_secrets.json").read_bytes()
+
+
+def test_test_connection_never_sends_the_saved_token_to_a_new_site(server: JiraTestServer,
+                                                                   attacker: JiraTestServer) -> None:
+    assert save_connection(_form(server)).ok
+    server.clear_requests()
+    result = check_connection(_form(attacker, api_token=""), load_app_settings())
+    assert (result.ok, result.message) == (False, REENTER)
+    assert attacker.requests == []  # nothing at all reached the other site, so no Authorization header either
+    assert server.requests == []  # and nothing was sent anywhere else instead
+
+
+def test_save_with_a_new_site_and_no_token_writes_nothing_and_sends_nothing(
+        isolated_data_dir: Path, server: JiraTestServer, attacker: JiraTestServer) -> None:
+    assert save_connection(_form(server)).ok
+    settings_before = (isolated_data_dir / "app_settings.json").read_bytes()
+    secrets_before = _secrets_bytes(isolated_data_dir)
+    result = save_connection(_form(attacker, api_token=""))
+    assert (result.ok, result.message) == (False, REENTER)
+    assert (isolated_data_dir / "app_settings.json").read_bytes() == settings_before
+    assert _secrets_bytes(isolated_data_dir) == secrets_before
+    assert load_app_settings()["jira"]["url"] == server.url
+    assert attacker.requests == []
+
+
+def test_the_token_typed_for_a_new_site_is_bound_to_that_site(server: JiraTestServer,
+                                                              attacker: JiraTestServer) -> None:
+    assert save_connection(_form(server)).ok
+    moved = save_connection(_form(attacker))  # the user types the token again: now it belongs to the new site
+    assert moved.ok, moved.message
+    assert check_connection(_form(attacker, api_token=""), load_app_settings()).ok
+    server.clear_requests()
+    back = check_connection(_form(server, api_token=""), load_app_settings())
+    assert (back.ok, back.message) == (False, REENTER)
+    assert server.requests == []
+
+
+def test_the_same_site_with_another_path_keeps_the_saved_token(server: JiraTestServer) -> None:
+    assert save_connection(_form(server)).ok
+    result = save_connection(_form(server, url=server.url + "/jira/", api_token=""))
+    assert result.ok, result.message
+    assert check_connection(_form(server, api_token=""), load_app_settings()).ok
+
+
+def test_a_saved_pat_is_not_sent_to_a_new_data_center(jira_server_factory: ServerFactory) -> None:  # noqa: F811
+    pat = "pat-0123456789abc"
+    home = jira_server_factory(make_issues(1), mode="datacenter", pat=pat)
+    other = jira_server_factory(make_issues(1), mode="datacenter", pat=pat)
+    assert save_connection(_form(home, deployment="datacenter", api_token="", pat=pat)).ok
+    for result in (check_connection(_form(other, deployment="datacenter", api_token="", pat=""),
+                                    load_app_settings()),
+                   save_connection(_form(other, deployment="datacenter", api_token="", pat=""))):
+        assert (result.ok, result.message) == (False, "Enter the personal access token again: a saved token is "
+                                                      "only sent to the site it was saved for")
+    assert other.requests == []
+    assert load_app_settings()["jira"]["url"] == home.url
+
+
+def test_an_environment_token_applies_to_whatever_url_is_entered(monkeypatch: pytest.MonkeyPatch,
+                                                                 server: JiraTestServer,
+                                                                 attacker: JiraTestServer) -> None:
+    assert save_connection(_form(server)).ok
+    monkeypatch.setenv("JIRA_API_TOKEN", GOOD_TOKEN)  # the user's explicit choice for this process
+    assert check_connection(_form(attacker, api_token=""), load_app_settings()).ok
+    assert save_connection(_form(attacker, api_token="")).ok
+
+
+def test_an_old_secrets_file_without_a_site_is_not_used(isolated_data_dir: Path, server: JiraTestServer) -> None:
+    assert save_connection(_form(server, api_token="")).ok  # the URL only
+    (isolated_data_dir / ".jira_secrets.json").write_text(json.dumps({"api_token": GOOD_TOKEN}))
+    server.clear_requests()
+    result = check_connection(_form(server, api_token=""), load_app_settings())
+    assert (result.ok, result.message) == (False, REENTER)
+    assert server.requests == []
+    form = load_connection_form(load_app_settings())
+    assert form.api_token_status.startswith("An API token was saved without the site it belongs to")
+    assert save_connection(_form(server)).ok  # entering it again binds it
+    assert check_connection(_form(server, api_token=""), load_app_settings()).ok
+
+
+def test_the_form_says_which_site_a_withheld_token_belongs_to(server: JiraTestServer) -> None:
+    assert save_connection(_form(server)).ok
+    assert use_demo_data().ok
+    status = load_connection_form(load_app_settings()).api_token_status
+    assert status.startswith(f"An API token is saved for {server.url} only")
+    assert GOOD_TOKEN not in status
+
+
+def test_a_token_without_a_url_is_not_saved(isolated_data_dir: Path) -> None:
+    result = save_connection(ConnectionInput("", "cloud", EMAIL, GOOD_TOKEN, "", ""))
+    assert (result.ok, set(result.errors)) == (False, {"url"})
+    assert not (isolated_data_dir / ".jira_secrets.json").exists()
+    assert not (isolated_data_dir / "app_settings.json").exists()
+
+
+@pytest.mark.parametrize("userinfo", ["user:pw-hunter2@", "pw-hunter2@", "@"])
+def test_a_url_with_user_information_is_refused_unechoed_and_unsent(isolated_data_dir: Path, server: JiraTestServer,
+                                                                    userinfo: str) -> None:
+    url = server.url.replace("http://", "http://" + userinfo)
+    tested = check_connection(_form(server, url=url), load_app_settings())
+    saved = save_connection(_form(server, url=url))
+    for result in (tested, saved):
+        assert not result.ok and set(result.errors) == {"url"}
+        assert "hunter2" not in repr(result)
+    assert server.requests == []
+    assert not (isolated_data_dir / "app_settings.json").exists()

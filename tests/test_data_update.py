@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from configuration.secrets import JiraCredentials
-from configuration.settings import load_app_settings, merge_with_defaults
+from configuration.settings import merge_with_defaults
 from data.services.data_update import EMPTY_JQL_MESSAGE, incremental_jql, split_order_by, update_issues
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
@@ -127,7 +127,6 @@ def test_nothing_changed_costs_one_search_and_rewrites_no_issues(jira_server_fac
     t0 = datetime.now(UTC).replace(microsecond=0)
     first = update_issues(settings, client, now=t0)
     before = cache_bytes(isolated_data_dir)
-    settings_file = (isolated_data_dir / "app_settings.json").read_bytes()
     server.clear_requests()
 
     second = update_issues(settings, client, now=t0 + timedelta(minutes=2))
@@ -141,7 +140,7 @@ def test_nothing_changed_costs_one_search_and_rewrites_no_issues(jira_server_fac
     assert second.data_version == first.data_version and second.total == 5
     after = cache_bytes(isolated_data_dir)
     assert after["issues.json"] == before["issues.json"]
-    assert (isolated_data_dir / "app_settings.json").read_bytes() == settings_file
+    assert not (isolated_data_dir / "app_settings.json").exists()  # runtime facts stay with the cache
     assert load_fetch_meta()["last_successful_fetch"] == jira_time(t0 + timedelta(minutes=2)).replace(
         "+0000", "Z")
 
@@ -362,13 +361,17 @@ def test_a_mapping_that_needs_a_new_field_means_a_full_fetch(jira_server_factory
     assert cached_by_key()["PROJ-1"]["fields"]["customfield_10101"] == {"id": "10400", "value": "Production"}
 
 
-def test_cache_metadata_is_recorded_after_a_change(jira_server_factory) -> None:  # noqa: F811
+def test_cache_facts_are_recorded_with_the_cache_and_the_settings_file_is_not_written(
+        jira_server_factory, isolated_data_dir: Path) -> None:  # noqa: F811
     server = jira_server_factory(make_issues(2))
+    settings_file = isolated_data_dir / "app_settings.json"
+    settings_file.write_text('{"jira": {"jql": "project = PROJ"}}\n', encoding="utf-8")
     t0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
     update_issues(settings_for(server), client_for(server), now=t0)
-    recorded = load_app_settings()["cache_metadata"]
-    assert recorded["last_cache_timestamp"] == "2026-03-02T09:30:00.000Z"
-    assert recorded["cache_config_hash"] == load_fetch_meta()["config_hash"]
+    meta = load_fetch_meta()
+    assert meta["last_successful_fetch"] == "2026-03-02T09:30:00.000Z"
+    assert len(meta["cache_key"]) == 32 and len(meta["config_hash"]) == 32
+    assert settings_file.read_text(encoding="utf-8") == '{"jira": {"jql": "project = PROJ"}}\n'
 
 
 def test_data_center_full_and_incremental(jira_server_factory) -> None:  # noqa: F811

@@ -109,17 +109,22 @@ def test_deployment_frequency_no_data_versus_zero():
     assert nothing.details["weekly_values"] == [None] * 16
     only_staging = run([deployment("S1", "2025-01-06", "Staging")])["deployment_frequency"]
     assert only_staging.error_state == "no_data" and "production" in only_staging.error_message
-    # Deployments exist, just not in January: a real 0 (Low), weeks are 0 not null, trend null/flat (previous 0).
+    # Deployments exist, just not in January: a real 0 (Low). The data covers days from P1's creation,
+    # 2024-12-01: the sparkline's weeks start on Mondays 2024-10-14 … 2025-01-27, so the 7 weeks starting
+    # before 2024-12-01 are null and the 9 from 2024-12-02 on are a real 0. The previous period
+    # (2024-12-02..2024-12-31) is covered and also 0: percentage null (previous 0), direction flat (0 = 0).
     zero = run([deployment("P1", "2024-06-01")])["deployment_frequency"]
     assert (zero.error_state, zero.value, zero.performance_tier) == ("success", 0.0, "Low")
-    assert zero.details["weekly_values"] == [0.0] * 16
+    assert zero.details["weekly_values"] == [None] * 7 + [0.0] * 9
+    assert zero.details["previous_value"] == 0.0
     assert (zero.details["trend_percentage"], zero.details["trend_direction"]) == (None, "flat")
 
 
 def test_weekly_values_and_iso_week_53_labels():
     period = Period(date(2020, 12, 21), date(2021, 1, 3))
+    # OLD, created 2020-01-01, makes the data cover every week of this 2020 sparkline.
     raw = [deployment("P1", "2020-12-30T10:00:00Z"), deployment("P2", "2021-01-03T23:59:59.999Z"),
-           deployment("P3", "2020-12-22T00:00:00Z")]
+           deployment("P3", "2020-12-22T00:00:00Z"), issue("OLD", "2020-01-01", "Done")]
     metric = run(raw, period=period)["deployment_frequency"]
     labels = metric.details["week_labels"]
     # The week containing 2021-01-03 is ISO week 2020-53; 16 weeks back starts at 2020-38.
@@ -166,8 +171,10 @@ def test_lead_time_median_percentiles_and_exclusions():
 
 
 def test_lead_time_no_sample_is_no_data_and_empty_weeks_are_null():
+    # OLD, created 2024-11-01, makes the data cover the weeks from 2024-11-04 on (L1's week included).
     raw = [deployment("X1", "2025-01-12", cf_commit=None, cf_prod="2025-01-12"),
-           deployment("L1", "2024-11-05", cf_commit="2024-11-01", cf_prod="2024-11-03")]
+           deployment("L1", "2024-11-05", cf_commit="2024-11-01", cf_prod="2024-11-03"),
+           issue("OLD", "2024-11-01", "Done")]
     metric = run(raw)["lead_time_for_changes"]
     # January's only candidate is excluded: no sample → no_data, still reporting the counts.
     assert metric.error_state == "no_data" and metric.value is None
@@ -291,7 +298,9 @@ def test_untiered_or_empty_values_have_no_tier():
 
 @pytest.mark.parametrize(("value", "previous", "percentage", "direction"), [
     (3.0, 2.0, 50.0, "up"), (1.0, 2.0, -50.0, "down"), (2.0, 2.0, 0.0, "flat"),
-    (2.0, 0.0, None, "flat"), (2.0, None, None, "flat"), (None, 2.0, None, "flat"),
+    # Previous 0: no relative change, but the direction still follows the sign (the card says "was 0").
+    (2.0, 0.0, None, "up"), (0.0, 0.0, None, "flat"), (0.0, 2.0, -100.0, "down"),
+    (2.0, None, None, "flat"), (None, 2.0, None, "flat"),
 ])
 def test_trend(value, previous, percentage, direction):
     got = trend(value, previous)

@@ -14,6 +14,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 import pytest
 from dash import dash_table
 
@@ -22,12 +23,14 @@ from configuration.settings import merge_with_defaults, save_app_settings
 from data.metrics.issue_frame import build_issue_frames
 from data.metrics.periods import Period
 from data.services.drilldown_service import (
+    AGE_COLUMN,
     build_drilldown,
     drilldown_csv,
     drilldown_filename,
     empty_drilldown,
     issue_url,
     jira_base_url,
+    with_age,
 )
 from data.services.metrics_service import calculate_all_metrics
 from data.store.issue_cache import required_fields, save_cached_issues
@@ -269,6 +272,55 @@ def test_flow_load_of_a_running_period_is_measured_at_now(frames) -> None:
     drilldown = build_drilldown("flow_load", frames, make_settings(), period, NOW, jira_url=None)
     assert [row["key"] for row in drilldown.rows] == ["S-3", "S-4"]
     assert drilldown.as_of == NOW
+
+
+def test_flow_load_rows_carry_the_start_and_the_age_at_as_of(frames) -> None:
+    # as_of is 2025-03-31 23:59:59.999999. S-5 entered In Review (WIP) on 02-10 00:00: 18 days left in
+    # February + 31 in March = 49 days to 03-31 00:00, plus one day less one microsecond. S-3 entered In
+    # Progress on 03-25 00:00: 6 days to 03-31 00:00, plus the same last day.
+    day_less_a_microsecond = 1 - 1e-6 / 86400
+    drilldown = drill(frames, "flow_load")
+    rows = rows_by_key(drilldown)
+    assert rows["S-5"]["started_at"] == "2025-02-10T00:00:00.000Z"
+    assert rows["S-3"]["started_at"] == "2025-03-25T00:00:00.000Z"
+    assert rows["S-5"]["age_days"] == pytest.approx(49 + day_less_a_microsecond, abs=1e-9)
+    assert rows["S-3"]["age_days"] == pytest.approx(6 + day_less_a_microsecond, abs=1e-9)
+    ids_in_order = [column.id for column in drilldown.columns]
+    assert ids_in_order == ["key", "summary", "issue_type", "age_days", "created", "status", "started_at",
+                            "excluded_reason"]
+    age = next(column for column in drilldown.columns if column.id == "age_days")
+    assert (age.label, age.kind, age.unit) == ("Age (days)", "number", "days")
+    assert "first move into a WIP status" in (age.description or "")
+    assert drilldown_csv(drilldown).splitlines()[0] == \
+        "key,url,summary,issue_type,age_days,created,status,started_at,excluded_reason"
+
+
+def test_flow_load_age_of_a_running_period_is_counted_to_now(frames) -> None:
+    # now = 04-10 12:00. S-3 started 03-25 00:00: 6 + 10 days + 12 hours = 16.5 days; S-4 started
+    # 04-06 00:00: 4 days + 12 hours = 4.5 days.
+    period = Period(date(2025, 4, 1), date(2025, 4, 30))
+    rows = rows_by_key(build_drilldown("flow_load", frames, make_settings(), period, NOW, jira_url=None))
+    assert rows["S-3"]["age_days"] == pytest.approx(16.5)
+    assert rows["S-4"]["age_days"] == pytest.approx(4.5)
+
+
+def test_age_is_empty_when_the_start_is_unknown_or_later() -> None:
+    # X-1 has no start; X-2 starts on 04-20, after as_of (03-31 end of day); X-3 started 03-30 12:00:
+    # 1.5 days before 04-01 00:00, i.e. as_of + 1 µs.
+    issues = pd.DataFrame({"key": ["X-1", "X-2", "X-3"],
+                           "started_at": pd.to_datetime([None, "2025-04-20T00:00Z", "2025-03-30T12:00Z"], utc=True)})
+    table = pd.DataFrame({"key": ["X-1", "X-2", "X-3"], "value": [1.0, 1.0, 1.0], "excluded_reason": [None] * 3})
+    out = with_age(table, issues, datetime(2025, 3, 31, 23, 59, 59, 999999, tzinfo=UTC))
+    assert list(out.columns) == ["key", "age_days", "started_at", "value", "excluded_reason"]
+    assert out["age_days"].isna().tolist() == [True, True, False]
+    assert out["age_days"].iloc[2] == pytest.approx(1.5, abs=1e-9)
+
+
+def test_the_age_header_explains_itself_in_a_tooltip() -> None:
+    table = by_id(drilldown_components(), ids.Drilldown.TABLE)[0]
+    assert table.tooltip_header["age_days"] == AGE_COLUMN.description
+    assert {"if": {"column_id": "age_days"}, "cursor": "help", "textDecoration": "underline dotted"} in \
+        table.style_header_conditional
 
 
 def test_distribution_shows_the_flow_type(frames) -> None:

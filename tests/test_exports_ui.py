@@ -187,8 +187,8 @@ def test_snapshot_download_is_what_export_snapshots_writes(tmp_path: Path) -> No
 
 
 def test_exported_history_imports_into_an_empty_store() -> None:
-    save_metric_snapshot("2025-13", "flow_load", {"wip_count": 3}, now=NOW)
-    save_metric_snapshot("2025-14", "flow_load", {"wip_count": 4}, now=NOW)
+    save_metric_snapshot("2025-13", "flow_load", {"wip_count": 3, "by_status": {"In Progress": 3}}, now=NOW)
+    save_metric_snapshot("2025-14", "flow_load", {"wip_count": 4, "by_status": {"In Progress": 4}}, now=NOW)
     exported, _ = download_snapshots(NOW)
     before = load_snapshots()
     snapshots_path().unlink()
@@ -203,8 +203,10 @@ def test_import_merges_keeping_newer_entries_and_refreshes_the_cards() -> None:
     save_metric_snapshot("2025-14", "flow_load", {"wip_count": 4}, now=datetime(2025, 4, 5, tzinfo=UTC))
     incoming = {
         "_meta": {"version": 1},
-        "2025-10": {"flow_load": {"wip_count": 9, "timestamp": "2025-03-09T00:00:00Z"}},  # new week: added
-        "2025-14": {"flow_load": {"wip_count": 1, "timestamp": "2025-04-01T00:00:00Z"}},  # older: kept as stored
+        "2025-10": {"flow_load": {"wip_count": 9, "by_status": {"In Progress": 9},
+                                  "timestamp": "2025-03-09T00:00:00Z"}},  # new week: added
+        "2025-14": {"flow_load": {"wip_count": 1, "by_status": {"In Progress": 1},
+                                  "timestamp": "2025-04-01T00:00:00Z"}},  # older: kept as stored
     }
     toasts, modal_open, version = import_snapshots_file(upload(json.dumps(incoming).encode()), "team.json")
     assert toast_header(toasts) == "Snapshots imported"
@@ -219,13 +221,21 @@ def test_import_merges_keeping_newer_entries_and_refreshes_the_cards() -> None:
 BAD_FILES: list[tuple[str, str, str]] = [
     ("not base64", "data:application/json;base64,@@@", "could not be decoded"),
     ("not a data url", "hello", "not a file"),
-    ("not JSON", upload(b"{weeks: 1"), "not valid JSON"),
+    ("not JSON", upload(b"{weeks: 1"), "the file is not JSON: the text at line 1, column 2 is not valid JSON"),
+    ("empty", upload(b""), "the file is not JSON: it is empty"),
+    ("cut short", upload(b'{"2025-10": {"flow_load": {'), "the file is not JSON: it ends before the JSON is complete"),
     ("a list", upload(b"[1, 2]"), "expected a JSON object of weeks"),
     ("bad week label", upload(b'{"2025-99": {"flow_load": {"wip_count": 1}}}'), "'2025-99' is not an ISO week"),
-    ("bad timestamp", upload(b'{"2025-10": {"flow_load": {"wip_count": 1, "timestamp": "soon"}}}'),
-     "unreadable timestamp 'soon'"),
+    ("bad timestamp",
+     upload(b'{"2025-10": {"flow_load": {"wip_count": 1, "by_status": {"A": 1}, "timestamp": "soon"}}}'),
+     'week 2025-10: timestamp must be a time such as 2025-10-31T17:00:00Z (got "soon")'),
+    ("negative count", upload(b'{"2025-10": {"flow_load": {"wip_count": -4, "by_status": {}}}}'),
+     "week 2025-10: wip_count must be a whole number ≥ 0 (got -4)"),
+    ("no by_status", upload(b'{"2025-10": {"flow_load": {"wip_count": 4}}}'), "week 2025-10: by_status is missing"),
+    ("future week", upload(b'{"2999-10": {"flow_load": {"wip_count": 0, "by_status": {}}}}'),
+     "week 2999-10 is in the future"),
     ("newer schema", upload(b'{"_meta": {"version": 99}, "2025-10": {}}'), "written by a newer release"),
-    ("entry not an object", upload(b'{"2025-10": {"flow_load": 5}}'), "2025-10/flow_load must be an object"),
+    ("entry not an object", upload(b'{"2025-10": {"flow_load": 5}}'), "week 2025-10: flow_load must be an object"),
 ]
 
 

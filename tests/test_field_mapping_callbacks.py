@@ -1,9 +1,12 @@
-"""The field-mapping modal's callbacks called as plain functions (demo source, real files in the data dir)."""
+"""The field-mapping modal's callbacks called as plain functions (real files in the data dir): the demo source,
+where the form is view-only, and the test Jira server over loopback serving the demo's field list."""
 
 from __future__ import annotations
 
+import copy
 import json
 import random
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,15 +24,37 @@ from callbacks.field_mapping import (
 )
 from configuration.paths import data_file
 from data.services import mapping_service
-from data.services.mapping_service import FIELD_KEYS, FORM_SECTIONS, LIST_KEYS
-from data.sources.demo_fields import DEMO_FIELD_MAPPINGS, TEAM_NOTES
+from data.services.mapping_service import DEMO_SAVE_REFUSED, FIELD_KEYS, FORM_SECTIONS, LIST_KEYS
+from data.sources.demo_fields import DEMO_FIELD_MAPPINGS, DEMO_FIELDS, DEMO_SETTINGS_OVERLAY, TEAM_NOTES
 from data.sources.jira_errors import JiraError
 from data.store.metrics_cache import save_cached_metrics
+from tests.jira_server import JiraTestServer
 from ui import ids
 from ui.field_mapping_modal import INVALID_CLASS, field_mapping_modal
 from ui.page import HIDDEN, SHOWN
 
 FM = ids.FieldMapping
+EMAIL, TOKEN = "user@example.com", "secret-token-123"
+
+
+@pytest.fixture(scope="module")
+def jira() -> Iterator[JiraTestServer]:
+    """A Jira whose ``/field`` answer is the demo's, so the demo's field ids are this Jira's fields."""
+    server = JiraTestServer([], email=EMAIL, api_token=TOKEN, fields=DEMO_FIELDS)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def connected(isolated_data_dir: Path, jira: JiraTestServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``app_settings.json`` connected to ``jira`` with the demo's mappings saved as the user's own."""
+    monkeypatch.setenv("JIRA_API_TOKEN", TOKEN)
+    settings = {"jira": {"url": jira.url, "deployment": "cloud", "email": EMAIL, "jql": "project = DEMO"},
+                "dora_flow_config": {**copy.deepcopy(DEMO_SETTINGS_OVERLAY),
+                                     "last_updated": "2025-01-01T00:00:00.000Z"}}
+    path = isolated_data_dir / "app_settings.json"
+    path.write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -79,8 +104,24 @@ def test_open_shows_the_spinner_then_loading_fills_the_form() -> None:
     assert list_values[_position(list_ids, "wip_statuses")] == ["In Progress", "In Review"]
     assert all(options for options in list_options[:1])
     source, error_text, error_open, spinner, form_style, save_disabled = loaded[8:]
-    assert source == "Fields of the demo data"
+    # The demo's mappings can be viewed, not saved: Save stays disabled and the source line says why.
+    assert source == f"Fields of the demo data. {DEMO_SAVE_REFUSED}"
+    assert (error_text, error_open, spinner, form_style, save_disabled) == ("", False, HIDDEN, SHOWN, True)
+
+
+def test_with_jira_the_form_loads_ready_to_save(connected: Path, jira: JiraTestServer) -> None:
+    _, loaded = _open_and_load()
+    source, error_text, error_open, spinner, form_style, save_disabled = loaded[8:]
+    assert source == f"Fields of Jira Cloud at {jira.url}"
     assert (error_text, error_open, spinner, form_style, save_disabled) == ("", False, HIDDEN, SHOWN, False)
+
+
+def test_a_save_in_demo_mode_is_refused_with_a_plain_message(isolated_data_dir: Path) -> None:
+    values, _ = _open_and_load()
+    out = _save(values)
+    assert out[5] is True and out[4] == DEMO_SAVE_REFUSED  # the summary alert says why
+    assert out[6:] == (dash.no_update,) * 3  # the modal stays open; no toast, no recalculation
+    assert not (isolated_data_dir / "app_settings.json").exists()
 
 
 def test_a_rerendered_card_button_does_not_open_the_modal() -> None:
@@ -99,12 +140,13 @@ def test_load_failure_shows_jiras_message_and_hides_the_form(monkeypatch: pytest
     monkeypatch.setattr(mapping_service, "make_source", failing)
     field_ids, list_ids = _ids()
     loaded = load_field_mapping({"refresh": True}, field_ids, list_ids)
-    assert loaded[:4] == (dash.no_update,) * 4
+    # Dash needs a list for a wildcard output: one no_update per input keeps every input as it is.
+    assert loaded[:4] == tuple([dash.no_update] * len(keys) for keys in (field_ids, field_ids, list_ids, list_ids))
     assert loaded[9].startswith("Jira unreachable at https://x.example")
     assert loaded[10:] == (True, HIDDEN, HIDDEN, True)
 
 
-def test_valid_save_writes_the_file_closes_and_bumps_the_version(isolated_data_dir: Path) -> None:
+def test_valid_save_writes_the_file_closes_and_bumps_the_version(isolated_data_dir: Path, connected: Path) -> None:
     snapshots = isolated_data_dir / "metrics_snapshots.json"
     snapshots.write_text('{"version": 1}\n', encoding="utf-8")
     save_cached_metrics("all_2025-01-01_2025-01-31_00000000", {"flow_load": {"value": 1}}, metric_type="all",
@@ -125,9 +167,8 @@ def test_valid_save_writes_the_file_closes_and_bumps_the_version(isolated_data_d
     assert snapshots.read_text() == '{"version": 1}\n'
 
 
-def test_invalid_save_marks_the_field_and_writes_nothing(isolated_data_dir: Path) -> None:
-    settings_path = isolated_data_dir / "app_settings.json"
-    settings_path.write_text('{"snapshots": {"weeks_to_keep": 10}}', encoding="utf-8")
+def test_invalid_save_marks_the_field_and_writes_nothing(connected: Path) -> None:
+    settings_path = connected
     before = settings_path.read_bytes()
     values, _ = _open_and_load()
     values["dora.deployment_date"] = TEAM_NOTES  # a text field for a date target

@@ -61,10 +61,12 @@ def test_flow_velocity_counts_completions_in_the_period():
     assert (metric.error_state, metric.value) == ("success", 2.0)
     assert metric.details["completed_count"] == 4 and metric.total_issue_count == 4
     assert metric.performance_tier is None and metric.unit == "items/week"
-    # Week 2025-02 holds V1, V2; week 2025-03 holds V4, V6: 2 × 7 / 7 each; earlier weeks 0, not null.
+    # Week 2025-02 holds V1, V2; week 2025-03 holds V4, V6: 2 × 7 / 7 each. The data covers days from the
+    # earliest creation, 2025-01-01 (V1): the 14 earlier weeks start before it → null, never 0.
     assert metric.details["weekly_values"][-2:] == [2.0, 2.0]
-    assert metric.details["weekly_values"][:-2] == [0.0] * 14
-    # Previous period (2024-12-23..2025-01-05) has none: trend null and flat.
+    assert metric.details["weekly_values"][:-2] == [None] * 14
+    # Previous period (2024-12-23..2025-01-05) starts before 2025-01-01: no previous value, trend null/flat.
+    assert metric.details["previous_value"] is None and metric.details["coverage_start"] == "2025-01-01"
     assert (metric.details["trend_percentage"], metric.details["trend_direction"]) == (None, "flat")
 
 
@@ -184,13 +186,14 @@ def test_flow_load_is_capped_at_now_and_uses_snapshots_for_its_history():
     assert metric.value == 3.0
     weekly = dict(zip(metric.details["week_labels"], metric.details["weekly_values"], strict=True))
     # 2025-03 starts after now → null (its snapshot has no wip_count); 2025-02 replayed at now → 3;
-    # 2025-01 comes from the snapshot → 9; earlier weeks replayed at each Sunday's end → 0 (nothing in WIP).
+    # 2025-01 comes from the recorded snapshot → 9 (a recording, kept although that week starts 2024-12-30,
+    # before the data's first day 2025-01-01 = W6's creation); the 13 earlier weeks start before that day and
+    # have no recording → null, not a replayed 0.
     assert weekly["2025-03"] is None and weekly["2025-02"] == 3.0 and weekly["2025-01"] == 9
-    assert [weekly[label] for label in metric.details["week_labels"][:13]] == [0.0] * 13
-    assert metric.details["reconstructed_weeks"] == [w for w in metric.details["week_labels"]
-                                                      if w not in ("2025-01", "2025-03")]
-    # Previous period ends 2025-01-05: nothing in WIP → 0, so the trend is null/flat.
-    assert metric.details["previous_value"] == 0.0 and metric.details["trend_direction"] == "flat"
+    assert [weekly[label] for label in metric.details["week_labels"][:13]] == [None] * 13
+    assert metric.details["reconstructed_weeks"] == ["2025-02"]
+    # Previous period 2024-12-23..2025-01-05 starts before 2025-01-01: no previous value, trend null/flat.
+    assert metric.details["previous_value"] is None and metric.details["trend_direction"] == "flat"
 
 
 def test_flow_load_status_at_an_instant_is_the_one_entered_at_or_before_it():

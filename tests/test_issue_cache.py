@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +15,7 @@ import orjson
 import pytest
 
 from configuration.defaults import DEMO_JQL
-from configuration.settings import load_app_settings, merge_with_defaults
+from configuration.settings import merge_with_defaults
 from data.metrics.field_values import parse_jira_time
 from data.store import issue_cache
 from data.store.issue_cache import (
@@ -22,12 +26,12 @@ from data.store.issue_cache import (
     clear_issue_cache,
     load_cached_issues,
     load_fetch_meta,
-    record_cache_metadata,
     required_fields,
     save_cached_issues,
     save_fetch_meta,
 )
 from data.store.json_store import PersistenceError
+from tests.conftest import PROJECT_ROOT
 
 STATUS_OPEN = {"self": "https://x/rest/api/2/status/1", "iconUrl": "https://x/i.png", "id": "1", "name": "To Do",
                "statusCategory": {"self": "https://x/sc/2", "id": 2, "key": "new", "name": "To Do"}}
@@ -212,8 +216,10 @@ def test_saving_meta_for_other_data_is_refused(isolated_data_dir: Path) -> None:
 
 def test_clear_removes_both_files(isolated_data_dir: Path) -> None:
     save_cached_issues([raw_issue(1)], meta_for(mapped_settings()))
+    (isolated_data_dir / "cache" / "issues-0123456789ab.json").write_bytes(b"{}")  # a kept previous set
     clear_issue_cache()
     assert not (isolated_data_dir / "cache" / "issues.json").exists()
+    assert not list((isolated_data_dir / "cache").glob("issues-*.json"))
     assert load_fetch_meta() is None and load_cached_issues() is None
 
 
@@ -271,24 +277,51 @@ def test_config_hash_follows_identity_and_field_set_not_field_order() -> None:
     assert base != cache_config_hash(mapped_settings(jira__jql="project = XYZ"), ["status", "created"])
 
 
-def test_cache_metadata_is_recorded_in_app_settings() -> None:
+def test_the_cache_facts_live_in_the_fetch_metadata_not_in_app_settings(isolated_data_dir: Path) -> None:
     settings = mapped_settings()
     meta = save_cached_issues([raw_issue(1)], meta_for(settings, config_hash="abc123"))
-    record_cache_metadata(meta)
-    recorded = load_app_settings()["cache_metadata"]
-    assert recorded["last_cache_timestamp"] == "2025-01-20T10:00:00.000Z"
-    assert recorded["cache_config_hash"] == "abc123"
-    assert len(recorded["last_cache_key"]) == 32
-    other = mapped_settings(jira__jql="project = XYZ")
-    record_cache_metadata(save_cached_issues([raw_issue(1)], meta_for(other)))
-    assert load_app_settings()["cache_metadata"]["last_cache_key"] != recorded["last_cache_key"]
+    stored = load_fetch_meta()
+    assert stored["cache_key"] == meta["cache_key"] and len(meta["cache_key"]) == 32
+    assert stored["config_hash"] == "abc123" and stored["last_successful_fetch"] == "2025-01-20T10:00:00.000Z"
+    other = save_cached_issues([raw_issue(1)], meta_for(mapped_settings(jira__jql="project = XYZ")))
+    assert other["cache_key"] != meta["cache_key"]  # another JQL is another cache
+    assert not (isolated_data_dir / "app_settings.json").exists()
 
 
-def test_an_unusable_settings_file_does_not_stop_recording(isolated_data_dir: Path) -> None:
-    (isolated_data_dir / "app_settings.json").write_text('{"jira": {"deployment": "moon"}}')
-    meta = save_cached_issues([raw_issue(1)], meta_for(mapped_settings()))
-    record_cache_metadata(meta)  # logs a warning instead of failing the update
-    assert (isolated_data_dir / "app_settings.json").read_text() == '{"jira": {"deployment": "moon"}}'
+def test_a_crash_between_the_issues_and_the_meta_write_keeps_the_previous_cache(isolated_data_dir: Path) -> None:
+    previous = save_cached_issues([raw_issue(1), raw_issue(2)], meta_for(mapped_settings()))
+    completed = subprocess.run([sys.executable, str(PROJECT_ROOT / "tests" / "_cache_crash_writer.py")],
+                               env={**os.environ, "DASHBOARD_DATA_DIR": str(isolated_data_dir)},
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 1, completed.stderr  # died before the metadata was replaced
+    # The new issue set was written completely; the metadata still names the previous one.
+    assert b"NEW-99" in (isolated_data_dir / "cache" / "issues.json").read_bytes()
+    cached = load_cached_issues()
+    assert cached is not None and cached.meta["data_version"] == previous["data_version"]
+    assert [issue["key"] for issue in cached.issues] == ["ABC-1", "ABC-2"]
+    # The next update starts from the previous cache and replaces it cleanly.
+    written = save_cached_issues([*cached.issues, raw_issue(3)], {**cached.meta, "data_version": None})
+    again = load_cached_issues()
+    assert again is not None and again.meta["data_version"] == written["data_version"]
+    assert [issue["key"] for issue in again.issues] == ["ABC-1", "ABC-2", "ABC-3"]
+    assert sorted(path.name for path in (isolated_data_dir / "cache").glob("issues*.json")) == ["issues.json"]
+
+
+def test_stray_temporaries_of_the_cache_are_removed_at_load_once_a_minute_old(isolated_data_dir: Path) -> None:
+    save_cached_issues([raw_issue(1)], meta_for(mapped_settings()))
+    folder = isolated_data_dir / "cache"
+    old_an_hour = time.time() - 3600
+    stale = [folder / ".issues.json.abc123.tmp", folder / ".fetch_meta.json.def456.tmp",
+             folder / "issues-0123456789ab.json"]
+    fresh = folder / ".issues.json.fresh1.tmp"  # a writer may be busy with it right now
+    foreign = folder / ".someone-else.tmp"  # not ours: never touched
+    for path in [*stale, fresh, foreign]:
+        path.write_bytes(b"{}")
+    for path in [*stale, foreign]:
+        os.utime(path, (old_an_hour, old_an_hour))
+    assert load_cached_issues() is not None
+    assert [path.exists() for path in stale] == [False, False, False]
+    assert fresh.exists() and foreign.exists()
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 
 from configuration.defaults import DEFAULT_SETTINGS
-from data.metrics.field_values import boolean_value, number_value, option_text, parse_timestamps
+from data.metrics.field_values import boolean_value, number_value, option_text, parse_jira_time, parse_timestamps
 from data.metrics.issue_frame import build_issue_frames, ensure_derived
 from data.metrics.issue_tables import FramesMismatchError
 
@@ -95,6 +96,53 @@ def test_epoch_seconds_and_milliseconds():
     parsed = list(parse_timestamps([1736935200, 1736935200000.0, 1736935200.5]))
     # Under 1e11 the number is seconds, at or above it milliseconds.
     assert parsed == [utc("2025-01-15 10:00"), utc("2025-01-15 10:00"), utc("2025-01-15 10:00:00.5")]
+
+
+UNUSABLE_TIMES = [9e18, 9_000_000_000_000_000_000, 1e308, float("nan"), float("inf"), 10**400,
+                  "10000-01-01T00:00:00.000+0000", "9999-12-31T23:59:59.000-1200", "0001-01-01T00:00:00+1400",
+                  "1" * 5000, 4e15, -4e15, 2e14, "2262-04-12T00:00:00Z", "1677-01-01T00:00:00Z"]
+
+
+def test_timestamps_beyond_any_calendar_become_nat_not_errors():
+    # Mixed with a good value so both the string and the number paths run. 4e15 is taken as milliseconds
+    # (≥ 1e11): year 128,000; 2e14 ms is the year 8307; the last two lie just outside 1678–2262.
+    parsed = list(parse_timestamps([*UNUSABLE_TIMES, "2025-01-15T10:00:00.000+0000"]))
+    assert all(pd.isna(value) for value in parsed[:-1])
+    assert parsed[-1] == utc("2025-01-15 10:00")
+    strings_only = [v for v in UNUSABLE_TIMES if isinstance(v, str)]
+    assert all(pd.isna(value) for value in parse_timestamps(strings_only))
+
+
+@pytest.mark.parametrize("value", UNUSABLE_TIMES, ids=lambda value: repr(value)[:32])
+def test_parse_jira_time_gives_none_beyond_any_calendar(value):
+    assert parse_jira_time(value) is None
+
+
+def test_parse_jira_time_keeps_the_edges_of_the_range():
+    assert parse_jira_time("1678-01-01T00:00:00Z") == datetime(1678, 1, 1, tzinfo=UTC)
+    assert parse_jira_time(1736935200) == datetime(2025, 1, 15, 10, tzinfo=UTC)
+
+
+def test_issues_with_unusable_times_are_kept_and_their_changes_ignored():
+    raw = [issue("A-1", "2025-01-01", "Done", [change("2025-01-02T00:00:00Z", "To Do", "Done")])]
+    for n, value in enumerate(UNUSABLE_TIMES):
+        bad_change = change("2025-01-03T00:00:00Z", "Done", "To Do")
+        bad_change["created"] = value
+        raw[0]["changelog"]["histories"].append(bad_change)
+        raw.append(issue(f"B-{n}", None, "To Do", resolutiondate=value, updated=value,
+                         customfield_1=value, customfield_2=value))
+        raw[-1]["fields"]["created"] = value
+        raw[-1]["id"] = value if isinstance(value, int) else raw[-1]["id"]
+    frames = build_issue_frames(raw, make_settings(dora={"deployment_date": "customfield_1"},
+                                                   flow={"active_work_hours": "customfield_2"}))
+    # A-1 keeps its one readable change; every B issue is kept with no dates; as a number of hours, 9e18 is a
+    # number (if an odd one) while NaN, infinity and 10**400 are none.
+    assert [s for s, _, _ in statuses(frames, "A-1")] == ["To Do", "Done"]
+    assert len(frames.issues) == 1 + len(UNUSABLE_TIMES)
+    others = frames.issues[frames.issues["key"] != "A-1"]
+    assert others[["created", "updated", "resolved", "deployment_date"]].isna().all().all()
+    hours = others["active_work_hours"].to_numpy()
+    assert np.isfinite(hours[~np.isnan(hours)]).all() and np.isnan(hours[3:6]).all()
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -145,7 +145,9 @@ def test_datacenter_full_fetch_uses_echoed_page_size_and_per_issue_changelogs(ji
     # The server caps pages at 2 and echoes maxResults=2: startAt 0, 2, 4 = 3 pages; PROJ-5 (250 > 100 inlined)
     # needs 3 per-issue changelog pages: 3 + 3 = 6 requests.
     assert client.request_count == 6
-    searches = [entry for entry in server.requests if entry["path"] == DC_SEARCH]
+    # Pages after the first are fetched concurrently, so they reach the server in either order.
+    searches = sorted((entry for entry in server.requests if entry["path"] == DC_SEARCH),
+                      key=lambda entry: int(entry["query"]["startAt"]))
     assert [entry["query"]["startAt"] for entry in searches] == ["0", "2", "4"]
     assert [entry["query"]["maxResults"] for entry in searches] == ["100", "2", "2"]
     assert all(entry["query"]["expand"] == "changelog" for entry in searches)
@@ -408,16 +410,30 @@ def test_timeouts_beyond_retries_say_unreachable(jira_server) -> None:
     assert str(caught.value).startswith(f"Jira unreachable at {jira_server.url} (no answer within 0.2 s)")
 
 
-def test_connection_refused_says_unreachable() -> None:
+def test_connection_refused_fails_at_once_without_retries() -> None:
     url = f"http://127.0.0.1:{closed_port()}"
-    sleeps = SleepRecorder()
-    client = JiraClient(url, "cloud", email=EMAIL, api_token=TOKEN, max_retries=2, sleep=sleeps,
-                        backoff_base=0.001, backoff_cap=0.002, requests_per_second=None)
+    # The default time.sleep and the default 5 s backoff: a retry would show in the elapsed time.
+    client = JiraClient(url, "cloud", email=EMAIL, api_token=TOKEN, max_retries=4, requests_per_second=None)
+    started = time.monotonic()
     with pytest.raises(JiraError) as caught:
         client.search_issues(JQL, FIELDS)
+    assert time.monotonic() - started < 1.0
     assert caught.value.status is None and caught.value.jira_messages == []
     assert str(caught.value).startswith(f"Jira unreachable at {url} (connection refused)")
-    assert client.request_count == 3 and len(sleeps) == 2
+    assert client.request_count == 1  # a refused connection does not heal in seconds: no retry
+
+
+def test_unknown_host_fails_at_once_without_retries(monkeypatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)  # the name must be looked up here, not by a proxy
+    sleeps = SleepRecorder()
+    # ".invalid" never resolves (RFC 2606), so no name server can answer it.
+    client = JiraClient("https://jira.example.invalid", "cloud", email=EMAIL, api_token=TOKEN, max_retries=4,
+                        sleep=sleeps, requests_per_second=None)
+    with pytest.raises(JiraError) as caught:
+        client.test_connection()
+    assert "host name not found" in str(caught.value)
+    assert client.request_count == 1 and sleeps == []
 
 
 def test_rate_limiter_spaces_calls() -> None:

@@ -26,6 +26,7 @@ from tests.jira_server.app import JiraTestServer
 from tests.jira_server.builders import make_issues
 from tests.jira_server.fixtures import ServerFactory, jira_server_factory  # noqa: F401  (fixture, by name)
 from ui import ids
+from ui.jira_settings_modal import jira_settings_modal
 from ui.page import HIDDEN, SHOWN
 
 GOOD_TOKEN = "secret-token-123"  # the test server's default API token
@@ -125,3 +126,66 @@ def test_callbacks_register_on_a_fresh_app() -> None:
     jira_settings.register(app)
     outputs = " ".join(app.callback_map)
     assert ids.JiraSettings.MODAL in outputs and ids.Stores.SETTINGS_VERSION in outputs
+
+
+# --- a saved token is only sent to the site it was saved for: the callbacks over real POSTs ---------------------
+
+REENTER = "Enter the API token again: a saved token is only sent to the site it was saved for"
+_FORM_IDS = (ids.JiraSettings.URL, ids.JiraSettings.DEPLOYMENT, ids.JiraSettings.EMAIL, ids.JiraSettings.API_TOKEN,
+             ids.JiraSettings.PAT, ids.JiraSettings.JQL)
+
+
+def _post_callback(trigger: str, url: str, token: str) -> dict:
+    """POST to ``/_dash-update-component`` of an app holding this module's callbacks, as a page (or anyone who can
+    reach the port) would: the button ``trigger`` clicked with the form values; the decoded answer."""
+    app = dash.Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = jira_settings_modal()
+    jira_settings.register(app)
+    key, spec = next((key, spec) for key, spec in app.callback_map.items()
+                     if any(item["id"] == trigger for item in spec["inputs"]))
+    outputs = [{"id": part.split(".")[0], "property": part.split(".", 1)[1]}
+               for part in key.strip(".").split("...")]
+    values = dict(zip(_FORM_IDS, (url, "cloud", EMAIL, token, "", "project = PROJ"), strict=True))
+    body = {
+        "output": key,
+        "outputs": outputs if key.startswith("..") else outputs[0],
+        "inputs": [{**item, "value": 1 if item["id"] == trigger else None} for item in spec["inputs"]],
+        "state": [{**item, "value": values[item["id"]]} for item in spec["state"]],
+        "changedPropIds": [f"{trigger}.n_clicks"],
+    }
+    answer = app.server.test_client().post("/_dash-update-component", json=body)
+    assert answer.status_code in (200, 204), answer.text
+    return answer.get_json() if answer.status_code == 200 else {}
+
+
+def test_a_posted_test_with_a_new_url_and_no_token_sends_the_saved_token_nowhere(
+        server: JiraTestServer, jira_server_factory: ServerFactory) -> None:  # noqa: F811
+    attacker = jira_server_factory(make_issues(1))  # accepts the same token: a request would be answered 200
+    save_jira_settings("save", server.url, "cloud", EMAIL, GOOD_TOKEN, "", "project = PROJ")
+    server.clear_requests()
+    answer = _post_callback(ids.JiraSettings.TEST_BUTTON, attacker.url, "")
+    assert REENTER in _text(answer)
+    assert attacker.requests == [] and server.requests == []
+    assert GOOD_TOKEN not in _text(answer)
+
+
+def test_a_posted_save_with_a_new_url_and_no_token_changes_nothing(
+        isolated_data_dir: Path, server: JiraTestServer, jira_server_factory: ServerFactory) -> None:  # noqa: F811
+    attacker = jira_server_factory(make_issues(1))
+    save_jira_settings("save", server.url, "cloud", EMAIL, GOOD_TOKEN, "", "project = PROJ")
+    before = {name: (isolated_data_dir / name).read_bytes() for name in ("app_settings.json", ".jira_secrets.json")}
+    answer = _post_callback(ids.JiraSettings.SAVE_BUTTON, attacker.url, "")
+    assert REENTER in _text(answer) and GOOD_TOKEN not in _text(answer)
+    assert {name: (isolated_data_dir / name).read_bytes() for name in before} == before
+    assert load_app_settings()["jira"]["url"] == server.url
+    assert attacker.requests == []
+
+
+def test_the_plain_callbacks_ask_for_the_token_again_too(server: JiraTestServer,
+                                                         jira_server_factory: ServerFactory) -> None:  # noqa: F811
+    attacker = jira_server_factory(make_issues(1))
+    save_jira_settings("save", server.url, "cloud", EMAIL, GOOD_TOKEN, "", "project = PROJ")
+    assert REENTER in _text(run_connection_test(attacker.url, "cloud", EMAIL, "", "", "project = PROJ"))
+    out = save_jira_settings("save", attacker.url, "cloud", EMAIL, "", "", "project = PROJ")
+    assert (out[0], out[1], out[2]) == (REENTER, True, dash.no_update)  # the message, in the still open modal
+    assert attacker.requests == []

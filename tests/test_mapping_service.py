@@ -1,8 +1,11 @@
-"""The field-mapping modal's logic against real files in the per-test data dir (demo source, no Jira)."""
+"""The field-mapping modal's logic against real files in the per-test data dir: the demo source (view only), and
+the test Jira server over loopback serving the demo's field list (saving)."""
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from configuration.paths import data_file
 from configuration.settings import load_app_settings
 from data.services import mapping_service
 from data.services.mapping_service import (
+    DEMO_SAVE_REFUSED,
     FIELD_KEYS,
     LIST_KEYS,
     TYPED_NAME_TITLE,
@@ -25,13 +29,33 @@ from data.services.mapping_service import (
     save_mapping_form,
     values_seen_in_data,
 )
-from data.sources.demo_fields import DEMO_FIELD_MAPPINGS, DEMO_SETTINGS_OVERLAY, TEAM_NOTES
+from data.sources.demo_fields import DEMO_FIELD_MAPPINGS, DEMO_FIELDS, DEMO_SETTINGS_OVERLAY, TEAM_NOTES
 from data.sources.jira_errors import JiraError
 from data.store.issue_cache import save_cached_issues
 from data.store.metrics_cache import save_cached_metrics
+from tests.jira_server import JiraTestServer
 
 DEPLOYMENT_DATE = DEMO_FIELD_MAPPINGS["dora"]["deployment_date"]  # customfield_10100, a datetime field
 CODE_COMMIT_DATE = DEMO_FIELD_MAPPINGS["dora"]["code_commit_date"]  # customfield_10102, a datetime field
+EMAIL, TOKEN = "user@example.com", "secret-token-123"
+
+
+@pytest.fixture(scope="module")
+def jira() -> Iterator[JiraTestServer]:
+    """A Jira whose ``/field`` answer is the demo's, so the demo's field ids are this Jira's fields."""
+    server = JiraTestServer([], email=EMAIL, api_token=TOKEN, fields=DEMO_FIELDS)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def connected(isolated_data_dir: Path, jira: JiraTestServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``app_settings.json`` connected to ``jira`` with the demo's mappings saved as the user's own."""
+    monkeypatch.setenv("JIRA_API_TOKEN", TOKEN)
+    config = {**copy.deepcopy(DEMO_SETTINGS_OVERLAY), "last_updated": "2025-01-01T00:00:00.000Z"}
+    return _write_settings(isolated_data_dir, {
+        "jira": {"url": jira.url, "deployment": "cloud", "email": EMAIL, "jql": "project = DEMO"},
+        "dora_flow_config": config})
 
 
 @pytest.fixture(autouse=True)
@@ -91,8 +115,9 @@ def test_candidate_config_cleans_typed_values() -> None:
     assert candidate["completed_statuses"] == []
 
 
-def test_valid_save_writes_settings_and_drops_only_the_metrics_cache(isolated_data_dir: Path) -> None:
-    settings_path = _write_settings(isolated_data_dir, {"jira": {"jql": "project = DEMO"}})
+def test_valid_save_writes_settings_and_drops_only_the_metrics_cache(isolated_data_dir: Path,
+                                                                     connected: Path) -> None:
+    settings_path = connected
     snapshots = isolated_data_dir / "metrics_snapshots.json"
     snapshots.write_text('{"version": 1, "flow_load": {"2025-01": {"value": 4}}}\n', encoding="utf-8")
     snapshot_bytes = snapshots.read_bytes()
@@ -115,8 +140,8 @@ def test_valid_save_writes_settings_and_drops_only_the_metrics_cache(isolated_da
     assert snapshots.read_bytes() == snapshot_bytes
 
 
-def test_text_field_for_a_date_target_is_refused_and_nothing_is_written(isolated_data_dir: Path) -> None:
-    settings_path = _write_settings(isolated_data_dir, {"jira": {"jql": "project = DEMO"}})
+def test_text_field_for_a_date_target_is_refused_and_nothing_is_written(connected: Path) -> None:
+    settings_path = connected
     before = settings_path.read_bytes()
     cache_path = _seed_metrics_cache()
     cache_before = cache_path.read_bytes()
@@ -134,7 +159,8 @@ def test_text_field_for_a_date_target_is_refused_and_nothing_is_written(isolated
     assert cache_path.read_bytes() == cache_before
 
 
-def test_status_rules_are_checked_per_list(isolated_data_dir: Path) -> None:
+def test_status_rules_are_checked_per_list(connected: Path) -> None:
+    before = connected.read_bytes()
     values = _demo_form()
     values["active_statuses"] = ["In Progress", "Testing"]  # Testing is not a WIP status
     values["completed_statuses"] = []
@@ -144,24 +170,44 @@ def test_status_rules_are_checked_per_list(isolated_data_dir: Path) -> None:
     # The validator's "active_statuses: ... wip_statuses" in the form's words:
     assert result.errors["active_statuses"] == "'Testing' must also be listed in WIP statuses"
     assert result.errors["completed_statuses"] == "Completed statuses must list at least one status"
-    assert not (isolated_data_dir / "app_settings.json").exists()
+    assert connected.read_bytes() == before
 
 
-def test_unknown_field_id_is_refused() -> None:
+def test_unknown_field_id_is_refused(connected: Path) -> None:
     values = _demo_form()
     values["flow.work_started_date"] = "customfield_99999"
     result = save_mapping_form(values, load_app_settings())
     assert result.errors == {"flow.work_started_date": "Field customfield_99999 does not exist in this Jira"}
 
 
-def test_saving_an_untouched_demo_form_keeps_the_demo_mappings(isolated_data_dir: Path) -> None:
+def test_saving_an_untouched_form_stores_exactly_the_form(connected: Path) -> None:
     result = save_mapping_form(_demo_form(), load_app_settings())
     assert result.saved
     stored = load_app_settings()["dora_flow_config"]
     assert stored["field_mappings"] == DEMO_FIELD_MAPPINGS
     assert stored["wip_statuses"] == DEMO_SETTINGS_OVERLAY["wip_statuses"]
-    # Saved mappings now replace the overlay: the form shows exactly what was stored.
     assert load_mapping_form(load_app_settings()).values == _demo_form()
+
+
+def test_demo_mode_shows_the_form_but_refuses_to_save_and_writes_nothing(isolated_data_dir: Path) -> None:
+    settings_path = _write_settings(isolated_data_dir, {"jira": {"jql": "project = OURS"}})
+    before = settings_path.read_bytes()
+    cache_path = _seed_metrics_cache()
+    cache_before = cache_path.read_bytes()
+    form = load_mapping_form(load_app_settings())
+    assert form.error is None and form.save_refused == DEMO_SAVE_REFUSED
+    result = save_mapping_form(dict(form.values), load_app_settings())
+    assert not result.saved and result.summary == DEMO_SAVE_REFUSED
+    assert settings_path.read_bytes() == before and cache_path.read_bytes() == cache_before
+
+
+def test_mappings_saved_for_jira_never_change_what_the_demo_computes_with(connected: Path) -> None:
+    values = _demo_form()
+    values["dora.deployment_date"] = CODE_COMMIT_DATE
+    assert save_mapping_form(values, load_app_settings()).saved
+    settings = load_app_settings()
+    settings["jira"]["url"] = ""  # back to the demo: its own mappings, whatever the user saved for Jira
+    assert load_mapping_form(settings).values["dora.deployment_date"] == DEPLOYMENT_DATE
 
 
 class _CountingSource:
@@ -259,7 +305,7 @@ def test_typed_name_is_offered_until_something_else_is_typed() -> None:
     assert options_with_typed_name(base, [], "done") == base  # already an option (case-insensitive)
 
 
-def test_save_notes_when_the_cache_lacks_a_newly_mapped_field(isolated_data_dir: Path) -> None:
+def test_save_notes_when_the_cache_lacks_a_newly_mapped_field(connected: Path) -> None:
     save_cached_issues([_issue(1, "Done", [], "Story", None)],
                        {"source": "demo", "url": "", "deployment": "", "jql": "project = DEMO",
                         "fields": ["summary", "status", "issuetype", "created", "updated", "resolutiondate"]})

@@ -81,3 +81,25 @@ def test_metric_tables_in_docs_list_every_metric_with_its_unit(heading, units):
     assert header[:3] == ["metric", "value", "unit"]
     documented = {row[0].strip("`"): row[2].strip("`") for row in rows}
     assert documented == units
+
+
+def test_the_shared_details_keys_are_documented():
+    """Every ``details`` key that all metrics share (counts, sparkline, trend, coverage) is named in the docs
+    as the calculators spell it; a renamed key fails here until the docs follow."""
+    from datetime import UTC, date, datetime
+
+    from data.metrics.issue_frame import build_issue_frames
+    from data.metrics.periods import Period
+    from tests.test_issue_frame import issue, make_settings
+
+    settings = make_settings(dora={"deployment_date": "cf_deploy"})
+    raw = [issue("D-1", "2025-01-01", "Done", issue_type="Deployment", cf_deploy="2025-01-10")]
+    metric = dora_calculator.calculate_dora_metrics(
+        build_issue_frames(raw, settings), settings, Period(date(2025, 1, 6), date(2025, 1, 12)),
+        datetime(2025, 2, 1, tzinfo=UTC))["deployment_frequency"]
+    shared = ("sample_size", "exclusion_reasons", "weekly_values", "week_labels", "trend_percentage",
+              "trend_direction", "previous_value", "coverage_start", "previous_covered")
+    assert set(shared) <= set(metric.details)
+    text = DOCS.read_text(encoding="utf-8")
+    assert [key for key in shared if f"`details.{key}`" not in text] == []
+    assert "**Coverage**" in text and "pp vs previous period" in text

@@ -111,3 +111,31 @@ def test_demo_mode_end_to_end_gives_nine_metrics(isolated_data_dir: Path) -> Non
     metrics, dataset = dashboard_service.metrics_for_period(settings, today - timedelta(days=29), today)
     assert dataset is not None and dataset.issue_count > 1000
     assert [m["error_state"] for m in metrics.values()].count("success") == 9
+
+
+def test_read_only_metrics_equal_the_cached_ones_and_write_no_file(isolated_data_dir: Path) -> None:
+    settings = dashboard_service.effective_settings(merge_with_defaults({}))
+    dashboard_service.ensure_demo_data(settings)
+    metrics_service.clear_memo()
+    today = datetime.now(UTC).date()
+    before = sorted(path.name for path in isolated_data_dir.iterdir())
+    read_only, dataset = dashboard_service.metrics_for_period(settings, today - timedelta(days=29), today,
+                                                              read_only=True)
+    assert dataset is not None
+    assert sorted(path.name for path in isolated_data_dir.iterdir()) == before  # no snapshot, no metrics cache
+    # The numbers are the same as the normal path's, which then records the week and caches the result.
+    normal, _ = dashboard_service.metrics_for_period(settings, today - timedelta(days=29), today, read_only=False)
+    assert {name: metric["value"] for name, metric in read_only.items()} == \
+        {name: metric["value"] for name, metric in normal.items()}
+    assert {"metrics_snapshots.json", "metrics_cache.json"} <= {path.name for path in isolated_data_dir.iterdir()}
+
+
+def test_a_broken_settings_file_makes_metrics_read_only_by_default(isolated_data_dir: Path) -> None:
+    settings = dashboard_service.effective_settings(merge_with_defaults({}))
+    dashboard_service.ensure_demo_data(settings)
+    (isolated_data_dir / "app_settings.json").write_text('{"snapshots": {"weeks_to_keep": -1}}', encoding="utf-8")
+    today = datetime.now(UTC).date()
+    metrics, dataset = dashboard_service.metrics_for_period(settings, today - timedelta(days=29), today)
+    assert dataset is not None and len(metrics) == 9
+    assert not (isolated_data_dir / "metrics_snapshots.json").exists()
+    assert not (isolated_data_dir / "metrics_cache.json").exists()

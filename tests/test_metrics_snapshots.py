@@ -11,6 +11,9 @@ import pytest
 from data.store import metrics_snapshots as snaps
 from data.store.json_store import NewerVersionError, pop_persistence_warnings
 
+# Imports happen "now" = Friday 2025-11-14 (ISO week 2025-46): weeks up to 2025-46 are past or current.
+NOW = datetime(2025, 11, 14, 12, 0, tzinfo=UTC)
+
 # The seed's own example file (000: "Format"), without the schema marker, as an existing install has it.
 SEED_FILE = {
     "2025-44": {
@@ -256,7 +259,7 @@ def test_import_into_empty_store_adds_all_weeks(seed_path, tmp_path):
     dest = tmp_path / "export.json"
     snaps.export_snapshots(dest)
     seed_path.unlink()
-    result = snaps.import_snapshots(dest)
+    result = snaps.import_snapshots(dest, now=NOW)
     assert result == snaps.ImportResult(added_weeks=2, updated=0, skipped=0, errors=[])
     assert snaps.load_snapshots() == SEED_FILE
 
@@ -264,17 +267,19 @@ def test_import_into_empty_store_adds_all_weeks(seed_path, tmp_path):
 def test_import_merge_rules(seed_path):
     incoming = {
         # new week: added whole
-        "2025-45": {"flow_load": {"wip_count": 7, "timestamp": "2025-11-07T10:00:00Z"}},
+        "2025-45": {"flow_load": {"wip_count": 7, "by_status": {"In Progress": 7},
+                                  "timestamp": "2025-11-07T10:00:00Z"}},
         # same week+metric, newer timestamp: replaces
         "2025-44": {
-            "flow_load": {"wip_count": 99, "timestamp": "2025-11-01T08:00:00Z"},
+            "flow_load": {"wip_count": 99, "by_status": {"In Review": 99}, "timestamp": "2025-11-01T08:00:00Z"},
             # new metric in an existing week: added
             "deployment_frequency": {"deployments": 3, "timestamp": "2025-10-30T00:00:00Z"},
         },
         # same week+metric, older timestamp / no timestamp: existing kept
-        "2025-43": {"flow_load": {"wip_count": -1, "timestamp": "2025-10-20T00:00:00Z"}},
+        "2025-43": {"flow_load": {"wip_count": 1, "by_status": {"In Progress": 1},
+                                  "timestamp": "2025-10-20T00:00:00Z"}},
     }
-    result = snaps.import_snapshots(incoming)
+    result = snaps.import_snapshots(incoming, now=NOW)
     assert result == snaps.ImportResult(added_weeks=1, updated=2, skipped=1, errors=[])
     weeks = snaps.load_snapshots()
     assert weeks["2025-45"]["flow_load"]["wip_count"] == 7
@@ -282,20 +287,21 @@ def test_import_merge_rules(seed_path):
     assert weeks["2025-44"]["deployment_frequency"]["deployments"] == 3
     assert weeks["2025-43"] == SEED_FILE["2025-43"]
 
-    untimed = snaps.import_snapshots({"2025-43": {"flow_load": {"wip_count": -2}}})
+    untimed = snaps.import_snapshots({"2025-43": {"flow_load": {"wip_count": 2, "by_status": {"Doing": 2}}}}, now=NOW)
     assert (untimed.updated, untimed.skipped) == (0, 1)
     assert snaps.load_snapshots()["2025-43"] == SEED_FILE["2025-43"]
 
 
 def test_import_equal_timestamp_keeps_existing(seed_path):
-    same_time = {"2025-44": {"flow_load": {"wip_count": 0, "timestamp": "2025-10-31T17:00:00+00:00"}}}
-    assert snaps.import_snapshots(same_time).skipped == 1
+    same_time = {"2025-44": {"flow_load": {"wip_count": 0, "by_status": {}, "timestamp": "2025-10-31T17:00:00+00:00"}}}
+    assert snaps.import_snapshots(same_time, now=NOW).skipped == 1
     assert snaps.load_snapshots()["2025-44"]["flow_load"]["wip_count"] == 12
 
 
 def test_import_replace_makes_the_store_exactly_the_import(seed_path):
-    incoming = {"2024-01": {"flow_load": {"wip_count": 1, "timestamp": "2024-01-02T00:00:00Z"}}}
-    result = snaps.import_snapshots(incoming, replace=True)
+    incoming = {"2024-01": {"flow_load": {"wip_count": 1, "by_status": {"Doing": 1},
+                                          "timestamp": "2024-01-02T00:00:00Z"}}}
+    result = snaps.import_snapshots(incoming, now=NOW, replace=True)
     assert result.added_weeks == 1 and result.ok
     assert snaps.load_snapshots() == incoming
 
@@ -303,16 +309,17 @@ def test_import_replace_makes_the_store_exactly_the_import(seed_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"not json at all", "not valid JSON"),
+        (b"not json at all", "incoming.json: the file is not JSON: the text at line 1, column 1 is not valid JSON"),
         (b'["2025-44"]', "expected a JSON object"),
         (b'{"2025-99": {"flow_load": {}}}', "'2025-99' is not an ISO week label"),
         (
             b'{"2025-45": {"flow_load": {"wip_count": 1}}, "week 46": {}}',
             "'week 46' is not an ISO week label",
         ),
-        (b'{"2025-45": [1, 2]}', "week 2025-45 must be an object"),
-        (b'{"2025-45": {"flow_load": 5}}', "2025-45/flow_load must be an object"),
-        (b'{"2025-45": {"flow_load": {"timestamp": "yesterday"}}}', "unreadable timestamp 'yesterday'"),
+        (b'{"2025-45": [1, 2]}', "week 2025-45 must be an object of metrics"),
+        (b'{"2025-45": {"flow_load": 5}}', "week 2025-45: flow_load must be an object of fields"),
+        (b'{"2025-45": {"flow_load": {"wip_count": 0, "by_status": {}, "timestamp": "yesterday"}}}',
+         'week 2025-45: timestamp must be a time such as 2025-10-31T17:00:00Z (got "yesterday")'),
         (b'{"_meta": {"version": 7}, "2025-45": {}}', "newer release"),
     ],
 )
@@ -320,7 +327,7 @@ def test_bad_import_reports_an_error_and_changes_nothing(seed_path, tmp_path, co
     before = seed_path.read_bytes()
     source = tmp_path / "incoming.json"
     source.write_bytes(content)
-    result = snaps.import_snapshots(source)
+    result = snaps.import_snapshots(source, now=NOW)
     assert not result.ok
     assert any(message in error for error in result.errors), result.errors
     assert (result.added_weeks, result.updated, result.skipped) == (0, 0, 0)
@@ -330,7 +337,7 @@ def test_bad_import_reports_an_error_and_changes_nothing(seed_path, tmp_path, co
 
 def test_import_of_a_missing_file_reports_it(seed_path, tmp_path):
     before = seed_path.read_bytes()
-    result = snaps.import_snapshots(tmp_path / "nope.json")
+    result = snaps.import_snapshots(tmp_path / "nope.json", now=NOW)
     assert result.errors == ["nope.json: file not found"]
     assert seed_path.read_bytes() == before
 
@@ -340,5 +347,115 @@ def test_import_into_a_store_from_a_newer_release_raises(isolated_data_dir):
     original = orjson.dumps({"_meta": {"version": 5}})
     path.write_bytes(original)
     with pytest.raises(NewerVersionError):
-        snaps.import_snapshots({"2025-01": {}}, replace=True)
+        snaps.import_snapshots({"2025-01": {}}, now=NOW, replace=True)
     assert path.read_bytes() == original
+
+
+# --- validation of every field of every imported entry ------------------------------------------------------
+
+VALID_ENTRY = {"wip_count": 3, "by_status": {"In Progress": 2, "In Review": 1},
+               "by_issue_type": {"Bug": 1, "Story": 2}, "timestamp": "2025-11-10T09:00:00Z"}
+
+
+def _with(**changes: object) -> dict:
+    """VALID_ENTRY with fields replaced (a value of ``...`` removes the field)."""
+    entry = {**VALID_ENTRY, **changes}
+    return {key: value for key, value in entry.items() if value is not ...}
+
+
+@pytest.mark.parametrize(
+    ("week", "entry", "message"),
+    [
+        ("2025-40", _with(wip_count=-4), "week 2025-40: wip_count must be a whole number ≥ 0 (got -4)"),
+        ("2025-40", _with(wip_count=2.5), "week 2025-40: wip_count must be a whole number ≥ 0 (got 2.5)"),
+        ("2025-40", _with(wip_count="3"), 'week 2025-40: wip_count must be a whole number ≥ 0 (got "3")'),
+        ("2025-40", _with(wip_count=True), "week 2025-40: wip_count must be a whole number ≥ 0 (got true)"),
+        ("2025-40", _with(wip_count=...), "week 2025-40: wip_count is missing"),
+        ("2025-40", _with(by_status=...), "week 2025-40: by_status is missing"),
+        ("2025-40", _with(by_status=[2, 1]), "week 2025-40: by_status must be an object of counts"),
+        ("2025-40", _with(by_status={"In Progress": -2, "In Review": 5}),
+         "week 2025-40: by_status 'In Progress' must be a whole number ≥ 0 (got -2)"),
+        ("2025-40", _with(by_status={"": 3}), "week 2025-40: by_status has an entry without a name"),
+        ("2025-40", _with(by_issue_type={"Bug": 0.5, "Story": 2.5}),
+         "week 2025-40: by_issue_type 'Bug' must be a whole number ≥ 0 (got 0.5)"),
+        # 2 + 2 = 4 items by status, but the entry says 3 are in progress.
+        ("2025-40", _with(by_status={"In Progress": 2, "In Review": 2}),
+         "week 2025-40: by_status adds up to 4, but wip_count is 3"),
+        ("2025-40", _with(timestamp=1762765200), "week 2025-40: timestamp must be a time such as"),
+        # NOW is 2025-11-14 12:00 UTC: the next day is already in the future.
+        ("2025-46", _with(timestamp="2025-11-15T00:00:00Z"),
+         "week 2025-46: timestamp is in the future (2025-11-15T00:00:00Z)"),
+        # NOW is in week 2025-46, so 2025-47 (and 2026-03) have not begun.
+        ("2025-47", VALID_ENTRY, "week 2025-47 is in the future (this is week 2025-46)"),
+        ("2026-03", VALID_ENTRY, "week 2026-03 is in the future (this is week 2025-46)"),
+        ("2021-53", VALID_ENTRY, "'2021-53' is not an ISO week label like 2025-44: 2021 has no week 53"),
+        ("2025-4", VALID_ENTRY, "'2025-4' is not an ISO week label like 2025-44"),
+        ("25-44", VALID_ENTRY, "'25-44' is not an ISO week label like 2025-44"),
+    ],
+)
+def test_impossible_entries_are_refused_naming_the_week_and_field(seed_path, week, entry, message):
+    before = seed_path.read_bytes()
+    result = snaps.import_snapshots({week: {"flow_load": entry}}, now=NOW)
+    assert [message in error for error in result.errors] == [True], result.errors
+    assert (result.added_weeks, result.updated, result.skipped) == (0, 0, 0)
+    assert seed_path.read_bytes() == before
+
+
+def test_other_metrics_follow_the_count_rules_with_their_name():
+    week = {"deployment_frequency": {"deployments": 42, "by_environment": {"production": -1},
+                                     "failed_count": 1.5}}
+    result = snaps.import_snapshots({"2025-44": week}, now=NOW)
+    assert result.errors == [
+        "the imported data: week 2025-44: deployment_frequency.by_environment 'production' must be a whole "
+        "number ≥ 0 (got -1)",
+        "the imported data: week 2025-44: deployment_frequency.failed_count must be a whole number ≥ 0 (got 1.5)",
+    ]
+    assert snaps.load_snapshots() == {}
+
+
+def test_every_problem_is_listed_and_one_bad_entry_blocks_the_whole_file(seed_path):
+    before = seed_path.read_bytes()
+    incoming = {"2025-45": {"flow_load": VALID_ENTRY},  # valid on its own
+                "2025-41": {"flow_load": _with(wip_count=-1, by_status=...)}}
+    result = snaps.import_snapshots(incoming, now=NOW)
+    assert result.errors == ["the imported data: week 2025-41: by_status is missing",
+                             "the imported data: week 2025-41: wip_count must be a whole number ≥ 0 (got -1)"]
+    assert seed_path.read_bytes() == before
+
+
+def test_the_current_week_and_a_valid_extension_metric_are_accepted(seed_path):
+    incoming = {"2025-46": {"flow_load": VALID_ENTRY,
+                            "deployment_frequency": {"deployments": 42, "by_environment": {"production": 40}}}}
+    result = snaps.import_snapshots(incoming, now=NOW)
+    assert result.ok and result.added_weeks == 1
+    assert snaps.load_snapshots()["2025-46"] == incoming["2025-46"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "incoming.json: the file is not JSON: it is empty"),
+        (b"  \n ", "incoming.json: the file is not JSON: it is empty"),
+        (b'{"2025-44": {"flow_load": {"wip_count": 1', "the file is not JSON: it ends before the JSON is complete"),
+        (b'{"2025-44":\n  {,}}', "the file is not JSON: the text at line 2, column 4 is not valid JSON"),
+        (b"\xff\xfe{}", "the file is not JSON: it is not UTF-8 text"),
+        (b'{"_meta": [1]}', '_meta must be an object such as {"version": 1} (got a list)'),
+        (b'{"_meta": {"version": 0}}', "_meta.version must be a whole number ≥ 1 (got 0)"),
+    ],
+)
+def test_unreadable_files_are_described_without_parser_internals(seed_path, tmp_path, content, message):
+    source = tmp_path / "incoming.json"
+    source.write_bytes(content)
+    before = seed_path.read_bytes()
+    result = snaps.import_snapshots(source, now=NOW)
+    assert len(result.errors) == 1 and message in result.errors[0], result.errors
+    assert "char " not in result.errors[0]
+    assert seed_path.read_bytes() == before
+
+
+def test_a_file_with_a_byte_order_mark_is_imported(isolated_data_dir, tmp_path):
+    source = tmp_path / "from-windows.json"
+    source.write_bytes(b"\xef\xbb\xbf" + orjson.dumps(SEED_FILE))
+    result = snaps.import_snapshots(source, now=NOW)
+    assert result.ok and result.added_weeks == 2
+    assert snaps.load_snapshots() == SEED_FILE

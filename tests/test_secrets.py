@@ -1,4 +1,5 @@
-"""Jira credentials: environment over file, a 0600 secrets file, masking, and no token in a repr or a log."""
+"""Jira credentials: environment over file, a 0600 secrets file, tokens bound to their site, masking, and no
+token in a repr or a log."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from data.store.json_store import write_json_atomic
 FILE_TOKEN = "k7Qw2ZpL9xVb4NtR8sYdFileTok"
 ENV_TOKEN = "s3cretEnvTok3n-QrStUvWx"
 FILE_PAT = "NjE3ODk5FilePat0123456789"
+SITE = "https://acme.atlassian.net"
+SETTINGS = {"jira": {"url": SITE + "/", "email": ""}}
 
 
 @pytest.fixture(autouse=True)
@@ -68,10 +71,11 @@ def test_nothing_configured() -> None:
 
 
 def test_secrets_file_is_used_without_environment() -> None:
-    _write_secrets_file({"email": "file@example.com", "api_token": FILE_TOKEN, "pat": FILE_PAT})
-    credentials = sc.load_credentials()
+    _write_secrets_file({"email": "file@example.com", "api_token": FILE_TOKEN, "api_token_origin": SITE,
+                         "pat": FILE_PAT, "pat_origin": SITE})
+    credentials = sc.load_credentials(SETTINGS)
     assert (credentials.email, credentials.api_token, credentials.pat) == ("file@example.com", FILE_TOKEN, FILE_PAT)
-    assert credentials.source == "secrets file"
+    assert (credentials.source, credentials.origin, credentials.withheld) == ("secrets file", SITE, ())
     assert credentials.has_secret_for("cloud") and credentials.has_secret_for("datacenter")
 
 
@@ -107,10 +111,11 @@ def test_datacenter_needs_a_pat_and_cloud_an_email_and_token(monkeypatch: pytest
 
 
 def test_saved_file_is_readable_only_by_its_owner() -> None:
-    path = sc.save_credentials(api_token=FILE_TOKEN, email="me@example.com")
+    path = sc.save_credentials(url=SITE + "/jira/", api_token=FILE_TOKEN, email="me@example.com")
     assert path == sc.secrets_path()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert orjson.loads(path.read_bytes()) == {"api_token": FILE_TOKEN, "email": "me@example.com"}
+    assert orjson.loads(path.read_bytes()) == {"api_token": FILE_TOKEN, "api_token_origin": SITE,
+                                               "email": "me@example.com"}
 
 
 def test_a_new_file_is_never_visible_with_wider_permissions(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,7 +129,7 @@ def test_a_new_file_is_never_visible_with_wider_permissions(monkeypatch: pytest.
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", spying_replace)
-    sc.save_credentials(pat=FILE_PAT)
+    sc.save_credentials(url=SITE, pat=FILE_PAT)
     assert modes == [0o600]
 
 
@@ -132,20 +137,103 @@ def test_a_loose_existing_file_is_tightened() -> None:
     path = sc.secrets_path()
     path.write_text("{}")
     path.chmod(0o644)
-    sc.save_credentials(api_token=FILE_TOKEN)
+    sc.save_credentials(url=SITE, api_token=FILE_TOKEN)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_none_keeps_and_empty_clears() -> None:
-    sc.save_credentials(api_token=FILE_TOKEN, pat=FILE_PAT, email="me@example.com")
+    sc.save_credentials(url=SITE, api_token=FILE_TOKEN, pat=FILE_PAT, email="me@example.com")
     sc.save_credentials(pat="")
     stored = orjson.loads(sc.secrets_path().read_bytes())
-    assert stored == {"api_token": FILE_TOKEN, "pat": "", "email": "me@example.com"}
+    assert stored == {"api_token": FILE_TOKEN, "api_token_origin": SITE, "pat": "", "email": "me@example.com"}
 
 
 def test_values_are_trimmed() -> None:
-    sc.save_credentials(api_token=f"  {FILE_TOKEN}\n")
-    assert sc.load_credentials().api_token == FILE_TOKEN
+    sc.save_credentials(url=SITE, api_token=f"  {FILE_TOKEN}\n")
+    assert sc.load_credentials(SETTINGS).api_token == FILE_TOKEN
+
+
+# --- a saved token is bound to the site it was saved for --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "origin"), [
+    ("https://acme.atlassian.net", SITE),
+    ("https://ACME.atlassian.net:443/jira/?q=1#x", SITE),  # case, default port, path, query: same site
+    ("https://user:pw@acme.atlassian.net/", SITE),  # user information is no part of the origin
+    ("http://acme.atlassian.net", "http://acme.atlassian.net"),
+    ("http://acme.atlassian.net:80", "http://acme.atlassian.net"),
+    ("https://acme.atlassian.net:8443", "https://acme.atlassian.net:8443"),
+    ("http://[::1]:8080/x", "http://[::1]:8080"),
+    ("", ""), ("acme.atlassian.net", ""), ("ftp://acme.atlassian.net", ""), ("https://", ""),
+    ("https://acme.atlassian.net:99999", ""), ("https://[::1", ""), (None, ""),
+])
+def test_url_origin(url: str | None, origin: str) -> None:
+    assert sc.url_origin(url) == origin
+
+
+@pytest.mark.parametrize("url", [SITE, SITE + "/jira", "https://Acme.Atlassian.net:443/"])
+def test_a_saved_token_is_used_for_its_own_site(url: str) -> None:
+    sc.save_credentials(url=SITE, api_token=FILE_TOKEN, email="me@example.com")
+    credentials = sc.load_credentials({"jira": {"url": url}})
+    assert (credentials.api_token, credentials.source, credentials.origin) == (FILE_TOKEN, "secrets file", SITE)
+
+
+@pytest.mark.parametrize("url", ["https://evil.example", "http://acme.atlassian.net", SITE + ":8443",
+                                 "https://acme.atlassian.net.evil.example", "", "not a url"])
+def test_a_saved_token_is_withheld_from_any_other_site(url: str) -> None:
+    sc.save_credentials(url=SITE, api_token=FILE_TOKEN, pat=FILE_PAT, email="me@example.com")
+    credentials = sc.load_credentials({"jira": {"url": url}})
+    assert (credentials.api_token, credentials.pat, credentials.source) == ("", "", "none")
+    assert credentials.withheld == (("api_token", SITE), ("pat", SITE))
+    assert credentials.withheld_origin("api_token") == SITE
+    assert credentials.email == "me@example.com"  # the email is no secret
+    assert FILE_TOKEN not in repr(credentials) and FILE_PAT not in repr(credentials)
+    assert sc.load_credentials().api_token == ""  # no settings, no URL: no stored token either
+
+
+def test_each_token_keeps_its_own_site() -> None:
+    sc.save_credentials(url=SITE, api_token=FILE_TOKEN)
+    sc.save_credentials(url="https://jira.example.org", pat=FILE_PAT)
+    cloud = sc.load_credentials({"jira": {"url": SITE}})
+    datacenter = sc.load_credentials({"jira": {"url": "https://jira.example.org/"}})
+    assert (cloud.api_token, cloud.pat, cloud.withheld) == (FILE_TOKEN, "", (("pat", "https://jira.example.org"),))
+    assert (datacenter.api_token, datacenter.pat, datacenter.withheld) == ("", FILE_PAT, (("api_token", SITE),))
+
+
+def test_saving_a_token_for_a_new_site_moves_it_there() -> None:
+    sc.save_credentials(url=SITE, api_token=FILE_TOKEN)
+    sc.save_credentials(url="https://other.atlassian.net", api_token=ENV_TOKEN)
+    assert sc.load_credentials({"jira": {"url": SITE}}).api_token == ""
+    assert sc.load_credentials({"jira": {"url": "https://other.atlassian.net"}}).api_token == ENV_TOKEN
+
+
+def test_an_old_file_without_sites_is_not_used_until_the_token_is_entered_again() -> None:
+    """The chosen migration: a token saved before tokens were bound is withheld (its site is unknown)."""
+    _write_secrets_file({"email": "file@example.com", "api_token": FILE_TOKEN, "pat": FILE_PAT})
+    credentials = sc.load_credentials(SETTINGS)
+    assert (credentials.api_token, credentials.pat, credentials.source) == ("", "", "none")
+    assert credentials.withheld == (("api_token", sc.UNKNOWN_ORIGIN), ("pat", sc.UNKNOWN_ORIGIN))
+    assert credentials.withheld_origin("pat") == "" and credentials.withheld_origin("other") is None
+    sc.save_credentials(url=SITE, api_token=FILE_TOKEN)
+    again = sc.load_credentials(SETTINGS)
+    assert (again.api_token, again.pat, again.withheld) == (FILE_TOKEN, "", (("pat", sc.UNKNOWN_ORIGIN),))
+
+
+def test_environment_tokens_apply_to_any_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    sc.save_credentials(url=SITE, api_token=FILE_TOKEN)
+    monkeypatch.setenv(sc.ENV_API_TOKEN, ENV_TOKEN)
+    for url in (SITE, "https://elsewhere.example", ""):
+        credentials = sc.load_credentials({"jira": {"url": url}})
+        assert (credentials.api_token, credentials.source, credentials.withheld) == (ENV_TOKEN, "environment", ())
+
+
+@pytest.mark.parametrize("url", [None, "", "acme.atlassian.net", "https://"])
+def test_a_token_without_a_usable_url_is_not_saved(url: str | None) -> None:
+    with pytest.raises(ValueError, match="Jira URL"):
+        sc.save_credentials(url=url, api_token=FILE_TOKEN)
+    assert not sc.secrets_path().exists()
+    sc.save_credentials(url=url, email="me@example.com", api_token="")  # no token: nothing to bind
+    assert orjson.loads(sc.secrets_path().read_bytes()) == {"api_token": "", "email": "me@example.com"}
 
 
 # --- never shown ----------------------------------------------------------------------------------------------
@@ -193,7 +281,7 @@ def test_loaded_tokens_are_redacted_from_logs(log_dir: Path, monkeypatch: pytest
     logger = logging.getLogger("data.sources.jira_client")
     logger.info("before loading: %s", tokens[0])
     assert tokens[0] in _log_text(log_dir)  # nothing is redacted until the token is known
-    sc.load_credentials()
+    sc.load_credentials()  # no URL: the file's tokens are withheld, and still redacted
     for token in tokens:
         logger.info("request failed with token %s", token)
     lines = _log_text(log_dir).splitlines()[1:]
@@ -204,7 +292,7 @@ def test_loaded_tokens_are_redacted_from_logs(log_dir: Path, monkeypatch: pytest
 
 
 def test_saved_tokens_are_redacted_from_logs(log_dir: Path) -> None:
-    sc.save_credentials(api_token=FILE_TOKEN)
+    sc.save_credentials(url=SITE, api_token=FILE_TOKEN)
     logging.getLogger("cli").warning("token was %s", FILE_TOKEN)
     text = _log_text(log_dir)
     assert FILE_TOKEN not in text and "[REDACTED]" in text

@@ -84,7 +84,7 @@ def test_defaults_are_valid() -> None:
     ({"jira": {"url": "https://"}}, "jira.url", "server"),
     ({"jira": {"url": 42}}, "jira.url", "text"),
     ({"jira": {"page_size": 0}}, "jira.page_size", "1 to 5000"),
-    ({"jira": {"timeout_seconds": -1}}, "jira.timeout_seconds", "positive"),
+    ({"jira": {"timeout_seconds": -1}}, "jira.timeout_seconds", "from 1 to 600"),
     ({"dora_flow_config": {"field_mappings": {"dora": {"deployment_date": 10100}}}},
      "dora_flow_config.field_mappings.dora.deployment_date", "10100"),
     ({"dora_flow_config": {"field_mappings": {"flow": {"work_started_date": ["customfield_1"]}}}},
@@ -107,7 +107,7 @@ def test_defaults_are_valid() -> None:
      "list of names"),
     ({"dora_flow_config": {"flow_type_mappings": ["Feature"]}}, "dora_flow_config.flow_type_mappings", "object"),
     ({"dora_flow_config": {"field_metadata": []}}, "dora_flow_config.field_metadata", "object"),
-    ({"snapshots": {"weeks_to_keep": 0}}, "snapshots.weeks_to_keep", "at least 1"),
+    ({"snapshots": {"weeks_to_keep": 0}}, "snapshots.weeks_to_keep", "from 1 to 520"),
     ({"metrics_cache": {"ttl_seconds": True}}, "metrics_cache.ttl_seconds", "whole number"),
     ({"jira": {"api_token": "ATATT-secret"}}, "jira.api_token", "must not be stored"),
     ({"jira": {"PAT": "dc-secret"}}, "jira.PAT", "JIRA_PAT"),
@@ -180,14 +180,14 @@ def test_unreadable_file_is_a_settings_error(settings_file: Path) -> None:
 
 
 @pytest.mark.parametrize("raw", [b'{"jira": {"url": "https://a.example"', b"[1, 2]", b"\xff\xfe"])
-def test_corrupt_file_is_moved_aside_and_defaults_used(settings_file: Path, raw: bytes) -> None:
+def test_a_damaged_file_is_a_settings_error_and_stays_where_it_is(settings_file: Path, raw: bytes) -> None:
+    # Moving it aside would make the next read find no file and run on defaults, i.e. the demo.
     settings_file.write_bytes(raw)
-    assert st.load_app_settings() == DEFAULT_SETTINGS
-    assert not settings_file.exists()
-    [moved] = [p for p in settings_file.parent.iterdir() if p.name.startswith("app_settings.json.corrupt-")]
-    assert moved.read_bytes() == raw
-    [warning] = pop_persistence_warnings()
-    assert moved.name in warning
+    with pytest.raises(st.SettingsError, match=r"^app_settings\.json cannot be read: "):
+        st.load_app_settings()
+    assert settings_file.read_bytes() == raw
+    assert [p.name for p in settings_file.parent.iterdir()] == [st.SETTINGS_FILE_NAME]
+    assert pop_persistence_warnings() == []
 
 
 def test_explicit_path_is_used(tmp_path: Path, settings_file: Path) -> None:
@@ -347,3 +347,125 @@ def test_is_demo_mode(url: str | None, demo: bool) -> None:
 
 def test_is_demo_mode_without_a_jira_block() -> None:
     assert st.is_demo_mode({}) is True
+
+
+# --- numeric settings: each key has a sane range ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"metrics_cache": {"ttl_seconds": 10**12}},
+     "metrics_cache.ttl_seconds must be a whole number from 1 to 2,592,000 (got 1000000000000)"),
+    ({"metrics_cache": {"ttl_seconds": -5}},
+     "metrics_cache.ttl_seconds must be a whole number from 1 to 2,592,000 (got -5)"),
+    ({"metrics_cache": {"max_entries": 10**9}},
+     "metrics_cache.max_entries must be a whole number from 1 to 10,000 (got 1000000000)"),
+    ({"snapshots": {"weeks_to_keep": 10**9}},
+     "snapshots.weeks_to_keep must be a whole number from 1 to 520 (got 1000000000)"),
+    ({"jira": {"timeout_seconds": 1e300}}, "jira.timeout_seconds must be a number from 1 to 600 (got 1e+300)"),
+    ({"jira": {"requests_per_second": 1e-9}},
+     "jira.requests_per_second must be a number from 0.1 to 100 (got 1e-09)"),
+    ({"jira": {"page_size": "100"}}, "jira.page_size must be a whole number from 1 to 5000 (got '100')"),
+    ({"jira": {"page_size": 100.0}}, "jira.page_size must be a whole number from 1 to 5000 (got 100.0)"),
+    ({"jira": {"max_concurrency": True}}, "jira.max_concurrency must be a whole number from 1 to 32 (got True)"),
+    ({"jira": {"timeout_seconds": False}}, "jira.timeout_seconds must be a number from 1 to 600 (got False)"),
+    ({"jira": {"timeout_seconds": float("nan")}}, "jira.timeout_seconds must be a number from 1 to 600 (got nan)"),
+    ({"jira": {"requests_per_second": float("inf")}},
+     "jira.requests_per_second must be a number from 0.1 to 100 (got inf)"),
+    ({"jira": {"max_retries": -1}}, "jira.max_retries must be a whole number from 0 to 20 (got -1)"),
+    ({"jira": {"incremental_overlap_minutes": 1441}},
+     "jira.incremental_overlap_minutes must be a whole number from 0 to 1440 (got 1441)"),
+    ({"jira": {"full_refresh_hours": 8761}}, "jira.full_refresh_hours must be a whole number from 0 to 8760 "
+                                             "(got 8761)"),
+    ({"version": 0}, "version must be a whole number from 1 to 1 (got 0)"),
+    ({"metrics_cache": {"ttl_seconds": None}},
+     "metrics_cache.ttl_seconds must be a whole number from 1 to 2,592,000 (got None)"),
+])
+def test_absurd_numbers_are_refused_naming_the_key_and_the_range(changes: dict, message: str) -> None:
+    assert _errors_for(changes) == [message]
+
+
+@pytest.mark.parametrize(("name", "low", "high"), [
+    # (dotted key, lowest, highest) as NUMERIC_RANGES declares them; both ends are accepted
+    ("jira.page_size", 1, 5000), ("jira.max_concurrency", 1, 32), ("jira.requests_per_second", 0.1, 100),
+    ("jira.timeout_seconds", 1, 600), ("jira.max_retries", 0, 20), ("jira.incremental_overlap_minutes", 0, 1440),
+    ("jira.full_refresh_hours", 0, 8760), ("metrics_cache.ttl_seconds", 1, 2_592_000),
+    ("metrics_cache.max_entries", 1, 10_000), ("snapshots.weeks_to_keep", 1, 520),
+])
+def test_both_ends_of_each_range_are_accepted(name: str, low: float, high: float) -> None:
+    section, key = name.split(".")
+    for value in (low, high):
+        assert _errors_for({section: {key: value}}) == [], (name, value)
+
+
+def test_every_numeric_default_has_a_range() -> None:
+    numeric = {f"{section}.{key}" for section, block in DEFAULT_SETTINGS.items() if isinstance(block, dict)
+               for key, value in block.items() if isinstance(value, int | float) and not isinstance(value, bool)}
+    numeric |= {key for key, value in DEFAULT_SETTINGS.items() if isinstance(value, int | float)}
+    assert numeric == {name for name, *_ in st.NUMERIC_RANGES}
+
+
+def test_an_endless_integer_is_refused_without_printing_it() -> None:
+    [message] = _errors_for({"snapshots": {"weeks_to_keep": 10**5000}})  # longer than Python prints an int
+    assert message == "snapshots.weeks_to_keep must be a whole number from 1 to 520 (got a number too long to show)"
+
+
+def test_a_file_with_an_absurd_number_is_refused_and_left_as_it_is(settings_file: Path) -> None:
+    raw = _write(settings_file, {"metrics_cache": {"ttl_seconds": 10**12}})
+    with pytest.raises(st.SettingsError, match=r"metrics_cache\.ttl_seconds must be a whole number from 1 to"):
+        st.load_app_settings()
+    assert settings_file.read_bytes() == raw
+
+
+# --- a password in jira.url ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "https://user:hunter2-secret@acme.atlassian.net",
+    "https://hunter2-secret@acme.atlassian.net/jira",
+    "http://user:hunter2-secret@127.0.0.1:8080",
+    "ftp://user:hunter2-secret@acme.atlassian.net",
+    "user:hunter2-secret@acme.atlassian.net",
+])
+def test_a_url_with_user_information_is_refused_without_repeating_it(url: str) -> None:
+    errors = _errors_for({"jira": {"url": url}})
+    assert len(errors) == 1 and errors[0].startswith("jira.url must not contain a user name or password")
+    assert "hunter2-secret" not in errors[0]
+
+
+def test_a_url_with_a_password_is_never_saved_nor_shown(settings_file: Path) -> None:
+    url = "https://user:hunter2-secret@acme.atlassian.net"
+    with pytest.raises(st.SettingsError) as saved:
+        st.save_app_settings({"jira": {"url": url}})
+    assert "jira.url" in str(saved.value) and "hunter2-secret" not in str(saved.value)
+    assert not settings_file.exists()
+    _write(settings_file, {"jira": {"url": url}})
+    settings, message = st.load_app_settings_or_defaults()
+    assert settings["jira"]["url"] == "" and message is not None  # the defaults (the demo), never that URL
+    assert "jira.url" in message and "hunter2-secret" not in message
+
+
+@pytest.mark.parametrize(("url", "hint"), [
+    ("https://acme.atlassian.net:99999", "not a valid address"),
+    ("https://[::1", "not a valid address"),
+    ("https://acme.atlassian.net:port", "not a valid address"),
+])
+def test_an_unparsable_url_is_a_message_not_a_crash(url: str, hint: str) -> None:
+    [message] = _errors_for({"jira": {"url": url}})
+    assert message.startswith("jira.url ") and hint in message
+
+
+def test_echoed_values_lose_user_information_and_length() -> None:
+    [message] = _errors_for({"jira": {"deployment": "https://me:hunter2-secret@x.example/" + "a" * 200}})
+    assert "hunter2-secret" not in message and len(message) < 160
+
+
+def test_the_readme_lists_every_range() -> None:
+    """The Configuration table in README.md shows each key of ``NUMERIC_RANGES`` with its two ends."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for name, low, high, _whole in st.NUMERIC_RANGES:
+        if name == "version":
+            continue
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}` |")), None)
+        assert row is not None, name
+        shown = row.split("|")[2].replace(",", "").split("(")[0].strip()
+        assert shown == f"{low:g}–{high}", (name, shown)

@@ -13,6 +13,7 @@ from ui.formatting import (
     format_trend,
     format_value,
     format_value_parts,
+    trend_text,
 )
 
 # Expected strings worked out by hand from the rule: percent one decimal; integral counts as integers;
@@ -69,6 +70,31 @@ def test_value_parts_split_number_and_unit() -> None:
 )
 def test_trend_text(percentage: float | None, expected: str) -> None:
     assert format_trend(percentage) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "details", "expected"),
+    [
+        # A percent metric: 15.2 − 12.0 = +3.2 percentage points, never the relative +26.7 %.
+        (15.2, "percent", {"previous_value": 12.0, "trend_percentage": 26.666}, "+3.2 pp vs previous period"),
+        (10.0, "percent", {"previous_value": 12.05, "trend_percentage": -17.0}, "-2.1 pp vs previous period"),
+        # From 0 % a change in points still exists: 40 − 0 = +40.0 pp.
+        (40.0, "percent", {"previous_value": 0.0, "trend_percentage": None}, "+40.0 pp vs previous period"),
+        # Previous 0 for another unit: no relative size, the words say what it was.
+        (3.0, "days", {"previous_value": 0.0, "trend_percentage": None}, "was 0 in the previous period"),
+        # Previous period before the fetched data: "no earlier data" (percent metrics too).
+        (3.0, "days", {"previous_value": None, "trend_percentage": None, "previous_covered": False},
+         "no earlier data"),
+        (30.0, "percent", {"previous_value": None, "trend_percentage": None, "previous_covered": False},
+         "no earlier data"),
+        # Covered, but no sample in the previous period.
+        (3.0, "days", {"previous_value": None, "trend_percentage": None, "previous_covered": True},
+         "no data in the previous period"),
+        (3.0, "days", {"previous_value": 2.0, "trend_percentage": 50.0}, "+50.0% vs previous period"),
+    ],
+)
+def test_trend_words(value: float, unit: str, details: dict, expected: str) -> None:
+    assert trend_text(value, unit, details) == expected
 
 
 def test_counts_and_progress() -> None:

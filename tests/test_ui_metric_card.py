@@ -299,6 +299,30 @@ def test_trend_arrow_text_and_good_bad_colour(
     assert text_of(trend) == text
 
 
+def test_trend_of_a_percent_metric_is_in_points_and_previous_zero_keeps_its_direction() -> None:
+    # Change failure rate 15 % after 10 %: +5.0 pp (not +50 %); rising failure is bad → red, arrow up.
+    cfr = metric_card(make_metric("change_failure_rate", value=15.0, unit="percent", details={
+        "previous_value": 10.0, "trend_percentage": 50.0, "trend_direction": "up"}))
+    trend = _trend(cfr)
+    assert text_of(trend) == "+5.0 pp vs previous period"
+    assert "text-danger" in classes(trend) and "bi-arrow-up-right" in _arrow(trend).split()
+    # Deployment frequency 4 after 0: "was 0", still an improvement (green, arrow up).
+    frequency = metric_card(make_metric("deployment_frequency", value=4.0, unit="deployments/month", details={
+        "previous_value": 0.0, "trend_percentage": None, "trend_direction": "up"}))
+    trend = _trend(frequency)
+    assert text_of(trend) == "was 0 in the previous period"
+    assert "text-success" in classes(trend) and "bi-arrow-up-right" in _arrow(trend).split()
+
+
+def test_trend_before_the_fetched_data_says_no_earlier_data() -> None:
+    card = metric_card(make_metric("flow_velocity", details={
+        "previous_value": None, "trend_percentage": None, "trend_direction": "flat", "previous_covered": False}))
+    trend = _trend(card)
+    assert text_of(trend) == "no earlier data"
+    assert "text-body-secondary" in classes(trend) and "bi-dash" in _arrow(trend).split()
+    assert "before the first day of the fetched data" in trend.title
+
+
 def test_higher_is_better_table_covers_all_nine_metrics() -> None:
     assert trend_is_good("flow_velocity", "up") is True
     assert trend_is_good("flow_efficiency", "down") is False
@@ -388,7 +412,7 @@ def test_distribution_bar_has_the_four_shares_and_a_legend() -> None:
     assert one_by_class(card, "metric-value").children == "50.0"
     assert _segments(card) == [("Feature", 50.0), ("Defect", 25.0), ("Risk", 5.0), ("Technical_Debt", 20.0)]
     legend = text_of(one_by_class(card, "distribution-legend"))
-    assert legend == "Feature 50.0% Defect 25.0% Risk 5.0% Technical Debt 20.0%"
+    assert legend == "Feature 50.0% Defect 25.0% Risk 5.0% Tech Debt 20.0%"
 
 
 def test_distribution_bar_adds_other_when_above_zero() -> None:
@@ -467,12 +491,34 @@ def test_sparkline_figure_is_a_plain_dict_that_plotly_accepts() -> None:
     assert validated.data[0].y[:4] == (1.0, None, None, None)
 
 
-def test_sparkline_graph_is_static_without_mode_bar() -> None:
+def test_sparkline_graph_hovers_but_has_no_mode_bar_zoom_or_drag() -> None:
     graph = sparkline_graph([1.0] * 16, LABELS, color="#ff0000")
     assert isinstance(graph, dcc.Graph)
-    assert graph.config == {"staticPlot": True, "displayModeBar": False}
+    # A static plot cannot hover: instead every other gesture is off and the axes are fixed.
+    assert "staticPlot" not in graph.config
+    assert graph.config["displayModeBar"] is False and graph.config["scrollZoom"] is False
+    assert graph.config["doubleClick"] is False
+    layout = graph.figure["layout"]
+    assert layout["dragmode"] is False and layout["hovermode"] == "closest"
+    assert layout["xaxis"]["fixedrange"] is True and layout["yaxis"]["fixedrange"] is True
     assert graph.figure["data"][0]["line"]["color"] == "#ff0000"
     assert graph.figure["data"][0]["marker"]["color"] == "#ff0000"
+
+
+def test_sparkline_hover_shows_the_week_and_the_value_as_the_card_writes_it() -> None:
+    values = [12.345, None, 1.0, *([2.0] * 13)]
+    figure = sparkline_figure(values, LABELS, reconstructed=LABELS[2:3], unit="days")
+    recorded, replayed = figure["data"]
+    # Rounded like the card: 12.345 → "12.3 days"; exactly 1 → singular "1 day"; a gap has no value.
+    assert recorded["customdata"][:3] == ["12.3 days", "—", "1 day"]
+    assert recorded["hovertemplate"] == "%{x}: %{customdata}<extra></extra>"
+    assert replayed["hovertemplate"] == "%{x}: %{customdata} (reconstructed from changelog)<extra></extra>"
+    percent = sparkline_figure([45.0] * 16, LABELS, unit="percent")["data"][0]
+    assert percent["customdata"][0] == "45.0%"
+    # The card passes its unit through.
+    card = metric_card(make_metric("flow_time", unit="days", details={"weekly_values": values}))
+    graph = next(c for c in walk(card) if isinstance(c, dcc.Graph))
+    assert graph.figure["data"][0]["customdata"][0] == "12.3 days"
 
 
 def test_sparkline_rejects_mismatched_lengths() -> None:
@@ -497,8 +543,9 @@ def test_card_sparkline_uses_the_weekly_values_and_notes_reconstruction() -> Non
     assert replayed["y"][:3] == [None, 4.0, 5.0]
     assert (
         text_of(one_by_class(card, "metric-reconstructed-note"))
-        == "Dotted: 2 weeks reconstructed from changelog"
+        == "Dotted: 2 weeks reconstructed"
     )
+    assert "replayed from the changelog" in one_by_class(card, "metric-reconstructed-note").title
     assert one_by_class(card, "metric-value").children == "6"
 
 

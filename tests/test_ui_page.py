@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import dash_bootstrap_components as dbc
@@ -39,14 +40,14 @@ def string_ids(node: object) -> list[str]:
     return [c.id for c in walk(node) if isinstance(getattr(c, "id", None), str)]
 
 
-SHELL_IDS = {ids.Stores.SETTINGS_VERSION}  # placed beside the page by ui/app_shell.py
+SHELL_IDS = {ids.Stores.SETTINGS_VERSION, ids.Stores.TAB_ID}  # placed beside the page by ui/app_shell.py
 
 
 def test_every_page_id_from_ids_module_appears_exactly_once() -> None:
     found = string_ids(page())
     expected = [value for area in PAGE_ID_AREAS for value in constants(area) if value not in SHELL_IDS]
-    # 8 navbar + 3 progress + 4 period + 3 sections + 1 toasts + 3 stores + 11 exports, counted in ui/ids.py.
-    assert len(expected) == len(set(expected)) == 33
+    # 8 navbar + 3 progress + 6 period + 3 sections + 1 toasts + 3 stores + 11 exports, counted in ui/ids.py.
+    assert len(expected) == len(set(expected)) == 35
     for component_id in expected:
         assert found.count(component_id) == 1, component_id
     # ...and the page uses no id that is not defined in ui/ids.py.
@@ -155,11 +156,11 @@ def test_sections_have_headings_and_start_with_placeholders() -> None:
     assert len(by_class(flow_row, "metric-card-loading")) == 5
 
 
-def test_toast_container_is_fixed_top_right_below_the_navbar() -> None:
+def test_toast_container_is_fixed_bottom_left_away_from_the_navbar_menus() -> None:
     container = by_id(page(), ids.Toasts.CONTAINER)[0]
-    assert {"position-fixed", "end-0"} <= classes(container)
-    # Offset below the navbar so open toasts never cover its buttons.
-    assert container.style["top"] == "4rem"
+    assert {"toast-container", "position-fixed", "bottom-0", "start-0"} <= classes(container)
+    # Bootstrap's toast z-index (1090) applies: no inline z-index that could lift toasts over the menus.
+    assert "zIndex" not in (getattr(container, "style", None) or {})
 
 
 # ---- card rows -----------------------------------------------------------------------------------
@@ -241,8 +242,28 @@ def test_toast_refuses_an_unknown_icon() -> None:
         (None, "2025-03-01", "Choose a start and an end date"),
         ("2025-03-01", "", "Choose a start and an end date"),
         ("2025-03-01T00:00:00", "2025-03-31T00:00:00", None),
-        ("01/03/2025", "2025-03-31", "Enter dates as YYYY-MM-DD"),
+        ("01/03/2025", "2025-03-31", "01/03/2025 is not a date: enter a day as YYYY-MM-DD, e.g. 2025-03-31"),
+        # Text in the right shape that is still no day of the calendar is named as such.
+        ("2026-02-30", "2026-03-31", "2026-02-30 is not a date: enter a day as YYYY-MM-DD, e.g. 2025-03-31"),
+        ("2026-01-01", "2026-13-45", "2026-13-45 is not a date: enter a day as YYYY-MM-DD, e.g. 2025-03-31"),
     ],
 )
 def test_validate_custom_period(start: str | None, end: str | None, expected: str | None) -> None:
     assert validate_custom_period(start, end) == expected
+
+
+def test_a_custom_period_may_not_end_after_today() -> None:
+    today = date(2026, 11, 29)
+    assert validate_custom_period("2026-11-01", "2026-11-29", today) is None
+    assert validate_custom_period("2026-11-01", "2026-11-30", today) == (
+        "End date 2026-11-30 is in the future: choose 2026-11-29 (today) or earlier")
+
+
+def test_the_picker_offers_no_future_day_and_the_dates_covered_are_shown() -> None:
+    layout = page(today=date(2026, 11, 28))
+    picker = by_id(layout, ids.Period.DATE_RANGE)[0]
+    assert picker.max_date_allowed == "2026-11-28"
+    # The 30-day preset ending 2026-11-28 starts 29 days earlier, 2026-10-30.
+    assert text_of(by_id(layout, ids.Period.DATES)[0]) == "30 Oct – 28 Nov 2026"
+    # Without a custom range there are no dates to show yet.
+    assert text_of(by_id(page(default_period="custom", today=date(2026, 11, 28)), ids.Period.DATES)[0]) == ""

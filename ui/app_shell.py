@@ -1,7 +1,11 @@
-"""The layout served on each page load: the page plus any start-up notices (bad settings, moved-aside files)."""
+"""The layout served on each page load: the page with its notices area (a broken settings file, files moved
+aside: shown on every load until dismissed, refreshed after callbacks by ``callbacks.notices``)."""
 
 from __future__ import annotations
 
+import uuid
+
+import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.services.mapping_service import FORM_SECTIONS
@@ -10,14 +14,24 @@ from ui import ids
 from ui.drilldown import drilldown_components
 from ui.field_mapping_modal import field_mapping_modal
 from ui.jira_settings_modal import jira_settings_modal
-from ui.page import build_page, toast
+from ui.notices import notices_area
+from ui.page import build_page
 
 
 def serve_layout() -> html.Div:
     state = load_page_state()
-    notices = [toast(notice.text, header=notice.header, icon=notice.level) for notice in state.notices]
     page = build_page(data_source_label=state.source_label, last_updated=state.last_updated,
                       demo_mode=state.demo_mode)
+    _place_first_in_content(page, notices_area(state.notices))
     return html.Div([page, field_mapping_modal(FORM_SECTIONS), jira_settings_modal(), drilldown_components(),
                      dcc.Store(id=ids.Stores.SETTINGS_VERSION),
-                     html.Div(notices, className="toast-container position-fixed bottom-0 end-0 p-3")])
+                     dcc.Store(id=ids.Stores.TAB_ID, data=uuid.uuid4().hex)])
+
+
+def _place_first_in_content(page: html.Div, area: html.Div) -> None:
+    """Put the notices at the top of the page's content, under the navbar (first thing read, in every tab)."""
+    for child in page.children:
+        if isinstance(child, dbc.Container):
+            child.children = [area, *child.children]
+            return
+    page.children = [area, *page.children]

@@ -18,7 +18,7 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Scheme
 
-from data.services.drilldown_service import URL_COLUMN, Drilldown, DrilldownColumn
+from data.services.drilldown_service import COLUMN_DESCRIPTIONS, URL_COLUMN, Drilldown, DrilldownColumn
 from ui import ids
 from ui.formatting import format_count, format_exclusion_reasons, format_value
 from ui.metric_info import metric_info
@@ -197,7 +197,17 @@ def drilldown_table() -> dash_table.DataTable:
         page_size=PAGE_SIZE,
         markdown_options={"link_target": "_blank", "html": False},
         style_data_conditional=[EXCLUDED_ROW_STYLE],
-        css=[{"selector": ".cell-markdown p", "rule": "margin: 0"}],
+        # Derived columns (Flow Load's age) explain themselves in a header tooltip; a dotted underline
+        # and the help cursor say there is one.
+        tooltip_header=dict(COLUMN_DESCRIPTIONS),
+        tooltip_delay=300,
+        tooltip_duration=None,
+        style_header_conditional=[
+            {"if": {"column_id": column_id}, "cursor": "help", "textDecoration": "underline dotted"}
+            for column_id in COLUMN_DESCRIPTIONS
+        ],
+        css=[{"selector": ".cell-markdown p", "rule": "margin: 0"},
+             {"selector": ".dash-tooltip", "rule": "max-width: 22rem; white-space: normal"}],
         **TABLE_STYLE,
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.services.export_service import MAX_IMPORT_BYTES
 from ui import ids
 
 METRIC_EXPORT_ITEMS: tuple[tuple[str, str, str], ...] = (
@@ -58,7 +59,8 @@ def import_modal() -> dbc.Modal:
                     html.P(
                         "Choose a snapshot history file (JSON, as exported from this dashboard). It is merged "
                         "into the stored history: new weeks are added, and a week's entry is replaced only by "
-                        "a newer one. Nothing is deleted, and an invalid file changes nothing.",
+                        "a newer one. Nothing is deleted, and an invalid file changes nothing. Files up to "
+                        f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB (a year of weekly snapshots is a few kB).",
                         className="small text-body-secondary",
                     ),
                     dcc.Upload(

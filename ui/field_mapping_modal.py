@@ -5,7 +5,9 @@ survive switching tabs. Inputs carry pattern-matching ids (``ids.FieldMapping.fi
 field, ``ids.FieldMapping.name_list(key)`` for a list of names) with the error text below each in
 ``field_error(key)`` / ``name_list_error(key)``; callbacks fill options and values after the modal opens.
 The spinner (``LOADING``), the load error with its Retry button and the form are toggled with ``HIDDEN`` /
-``SHOWN`` and ``is_open``.
+``SHOWN`` and ``is_open``. Unsaved edits are never dropped silently: Cancel, the header's X and Escape ask
+"Discard changes?" first (``DISCARD_CONFIRM``) while the values differ from those loaded, and a disabled
+Save says why next to it (``SAVE_HINT``).
 """
 
 from __future__ import annotations
@@ -106,22 +108,69 @@ def field_mapping_modal(sections: Sequence[FormSection]) -> dbc.Modal:
     )
     footer = dbc.ModalFooter(
         [
-            dbc.Button("Cancel", id=ids.FieldMapping.CANCEL_BUTTON, color="secondary", outline=True),
-            dbc.Button(
-                [html.I(className="bi bi-check2 me-1"), "Save mappings"],
-                id=ids.FieldMapping.SAVE_BUTTON,
-                color="primary",
-                disabled=True,
+            _discard_confirm(),
+            html.Div(id=ids.FieldMapping.SAVE_HINT, className="save-hint small text-body-secondary me-auto",
+                     role="status"),
+            dbc.Button("Cancel", id=ids.FieldMapping.CLOSE_BUTTON, color="secondary", outline=True),
+            # A disabled button gets no pointer events: the wrapper carries the reason as a tooltip.
+            html.Span(
+                dbc.Button(
+                    [html.I(className="bi bi-check2 me-1"), "Save mappings"],
+                    id=ids.FieldMapping.SAVE_BUTTON,
+                    color="primary",
+                    disabled=True,
+                ),
+                id=ids.FieldMapping.SAVE_WRAPPER,
+                className="d-inline-block",
             ),
         ]
     )
+    header = dbc.ModalHeader(
+        [
+            dbc.ModalTitle("Configure Field Mappings"),
+            html.Button(id=ids.FieldMapping.DISMISS_BUTTON, type="button", className="btn-close",
+                        **{"aria-label": "Close"}),
+        ],
+        close_button=False,
+    )
+    # Escape closes the modal only while nothing is edited: callbacks.field_mapping_discard sets
+    # ``keyboard`` False while there are edits (assets/field_mapping_keys.js then asks instead).
     return dbc.Modal(
-        [dbc.ModalHeader(dbc.ModalTitle("Configure Field Mappings")), body, footer],
+        [dcc.Store(id=ids.FieldMapping.BASELINE), dcc.Store(id=ids.FieldMapping.DIRTY, data=False),
+         header, body, footer],
         id=ids.FieldMapping.MODAL,
         is_open=False,
         size="xl",
         scrollable=True,
         backdrop="static",
+        keyboard=True,
+    )
+
+
+def _discard_confirm() -> html.Div:
+    """"Discard changes?" with its two answers, shown when Cancel, X or Escape is used with unsaved edits.
+
+    "Discard changes" is ``CANCEL_BUTTON``: the button that closes the modal without saving."""
+    return html.Div(
+        html.Div(
+            [
+                html.Span(
+                    [html.I(className="bi bi-exclamation-triangle-fill text-warning me-2",
+                            **{"aria-hidden": "true"}),
+                     html.Strong("Discard changes?"), " Your edits are not saved."],
+                    className="me-auto",
+                ),
+                dbc.Button("Keep editing", id=ids.FieldMapping.KEEP_EDITING_BUTTON, color="secondary",
+                           outline=True, size="sm"),
+                dbc.Button("Discard changes", id=ids.FieldMapping.CANCEL_BUTTON, color="danger", size="sm"),
+            ],
+            className="d-flex flex-wrap align-items-center gap-2",
+        ),
+        id=ids.FieldMapping.DISCARD_CONFIRM,
+        style=HIDDEN,
+        className="discard-confirm alert alert-warning w-100 py-2 mb-2",
+        role="alertdialog",
+        **{"aria-label": "Discard changes?"},
     )
 
 

@@ -8,11 +8,13 @@ MetricValues carry unrounded numbers; rounding happens only here, once, with one
   ``0.01234 -> 0.0123``, ``1234.5 -> 1,235``), trailing zeros removed (``2.0 -> 2``).
 - rounding is half-up on the decimal the user would read (``2.675 -> 2.68``), not on the binary float.
 - a missing or non-finite value shows as an em dash, never as 0.
+- a trend of a ``percent`` metric is a change in percentage points (``+3.2 pp``), others a relative change.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -107,6 +109,41 @@ def format_trend(percentage: Any) -> str:
     rounded = _quantize(_decimal(number), 1)
     sign = "+" if rounded > 0 else ""
     return f"{sign}{_plain(rounded, keep_zeros=True)}% vs previous period"
+
+
+def format_points(change: Any) -> str:
+    """``+3.2 pp vs previous period``: a change of a percentage in percentage points (signed, one decimal)."""
+    number = _as_float(change)
+    if number is None:
+        return "no previous data"
+    rounded = _quantize(_decimal(number), 1)
+    sign = "+" if rounded > 0 else ""
+    return f"{sign}{_plain(rounded, keep_zeros=True)} pp vs previous period"
+
+
+def trend_text(value: Any, unit: str, details: Mapping[str, Any]) -> str:
+    """The card's trend words (METRICS.md, "Trend"), from a MetricValue's value, unit and details.
+
+    - a ``percent`` metric: the change in percentage points (``+3.2 pp``), never a relative % of a %;
+    - a previous value of 0: ``was 0`` (a change from 0 has no relative size);
+    - no previous value because the previous period starts before the fetched data (``previous_covered``
+      false): ``no earlier data``; any other missing previous value: ``no data in the previous period``;
+    - otherwise the relative change ``+12.5% vs previous period``.
+    """
+    current = _as_float(value)
+    previous = _as_float(details.get("previous_value"))
+    if current is not None and previous is not None and unit == "percent":
+        return format_points(current - previous)
+    percentage = _as_float(details.get("trend_percentage"))
+    if percentage is not None:
+        return format_trend(percentage)
+    if previous == 0:
+        return "was 0 in the previous period"
+    if details.get("previous_covered") is False:
+        return "no earlier data"
+    if "previous_value" in details:
+        return "no data in the previous period"
+    return format_trend(None)
 
 
 def format_count(count: Any) -> str:

@@ -39,6 +39,8 @@ class Period:
     CUSTOM_RANGE_AREA = "period-custom-range-area"
     DATE_RANGE = "period-date-range"
     ERROR = "period-error"
+    DATES = "period-dates"  # the dates the numbers cover, e.g. "30 Oct – 28 Nov 2026"
+    TYPED = "period-typed-store"  # what was typed into a date box (assets/period_typing.js), for its message
 
 
 class Sections:
@@ -50,7 +52,7 @@ class Sections:
 
 
 class Toasts:
-    """Fixed top-right container that callbacks append toasts to."""
+    """Fixed bottom-left container that callbacks append toasts to."""
 
     CONTAINER = "toast-container"
 
@@ -62,6 +64,20 @@ class Stores:
     DATA_VERSION = "data-version-store"
     THEME = "theme-store"
     SETTINGS_VERSION = "settings-version-store"
+    TAB_ID = "tab-id-store"  # one per page load: keeps each tab's Update Data job its own
+
+
+class Notices:
+    """The persistent notices above the cards (a broken settings file, files moved aside)."""
+
+    AREA = "notices-area"
+    DISMISS = "notice-dismiss"
+    NO_DATA = "no-data-state"
+
+    @staticmethod
+    def dismiss(notice: Any) -> dict[str, Any]:
+        """A notice's Dismiss button (``notice`` is its id; ``dash.ALL`` in a callback)."""
+        return {"type": Notices.DISMISS, "notice": notice}
 
 
 MAP_FIELDS_BUTTON = "map-fields-button"
@@ -100,7 +116,15 @@ class FieldMapping:
     FORM = "field-mapping-form"
     TABS = "field-mapping-tabs"
     SAVE_BUTTON = "field-mapping-save-button"
-    CANCEL_BUTTON = "field-mapping-cancel-button"
+    CANCEL_BUTTON = "field-mapping-cancel-button"  # "Discard changes": closes without saving
+    CLOSE_BUTTON = "field-mapping-close-button"  # footer Cancel, asks first with edits (assets/field_mapping_keys.js)
+    DISMISS_BUTTON = "field-mapping-dismiss-button"  # the header's X: same as CLOSE_BUTTON
+    DISCARD_CONFIRM = "field-mapping-discard-confirm"
+    KEEP_EDITING_BUTTON = "field-mapping-keep-editing-button"
+    BASELINE = "field-mapping-baseline-store"  # the form's values as loaded
+    DIRTY = "field-mapping-dirty-store"  # True while the values differ from the baseline
+    SAVE_HINT = "field-mapping-save-hint"  # why Save is off, next to it
+    SAVE_WRAPPER = "field-mapping-save-wrapper"  # carries the same reason as a tooltip (title)
     FIELD = "mapping-field"
     FIELD_ERROR = "mapping-field-error"
     LIST = "mapping-list"

@@ -1,7 +1,8 @@
 """The Jira connection modal: URL, Cloud or Data Center, credentials, JQL, Test connection, Save.
 
 Pure layout. Token inputs are password fields that are never filled by the server: the status line under
-each (``API_TOKEN_STATUS`` / ``PAT_STATUS``) says whether a token is set and where it comes from. The
+each (``API_TOKEN_STATUS`` / ``PAT_STATUS``) says whether a token is set and where it comes from, or which
+site a saved one belongs to (a saved token is only sent there, so another URL needs it typed again). The
 Cloud credentials (email + API token) and the Data Center one (personal access token) live in two areas
 toggled with ``HIDDEN`` / ``SHOWN`` by the chosen deployment.
 """
@@ -16,6 +17,7 @@ from dash import html
 from ui import ids
 from ui.page import HIDDEN, SHOWN
 
+KEEP_TOKEN_PLACEHOLDER = "Leave empty to keep the token saved for this site"
 DEPLOYMENT_OPTIONS: tuple[tuple[str, str], ...] = (
     ("cloud", "Jira Cloud"),
     ("datacenter", "Data Center / Server"),
@@ -43,7 +45,7 @@ def _cloud_credentials() -> html.Div:
             _field(
                 "API token",
                 dbc.Input(id=ids.JiraSettings.API_TOKEN, type="password", value="",
-                          autocomplete="new-password", placeholder="Leave empty to keep the current token"),
+                          autocomplete="new-password", placeholder=KEEP_TOKEN_PLACEHOLDER),
                 dbc.FormText(id=ids.JiraSettings.API_TOKEN_STATUS),
             ),
         ],
@@ -56,7 +58,7 @@ def _datacenter_credentials() -> html.Div:
         _field(
             "Personal access token (PAT)",
             dbc.Input(id=ids.JiraSettings.PAT, type="password", value="", autocomplete="new-password",
-                      placeholder="Leave empty to keep the current token"),
+                      placeholder=KEEP_TOKEN_PLACEHOLDER),
             dbc.FormText(id=ids.JiraSettings.PAT_STATUS),
         ),
         id=ids.JiraSettings.DATACENTER_CREDENTIALS,
@@ -69,7 +71,9 @@ def jira_settings_modal() -> dbc.Modal:
     fields = [
         html.P(
             "Tokens are saved in a separate file readable only by you (or read from JIRA_API_TOKEN / "
-            "JIRA_PAT in the environment), never in app_settings.json and never sent back to the browser.",
+            "JIRA_PAT in the environment), never in app_settings.json and never sent back to the browser. "
+            "A saved token is only sent to the site it was saved for: after changing the URL to another "
+            "site, enter the token again.",
             className="small text-body-secondary",
         ),
         _field(

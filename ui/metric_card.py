@@ -22,9 +22,9 @@ from ui import ids
 from ui.formatting import (
     format_count,
     format_exclusion_reasons,
-    format_trend,
     format_value,
     format_value_parts,
+    trend_text,
 )
 from ui.metric_info import MetricInfo, mapping_field_label, metric_info, trend_is_good
 from ui.sparkline import sparkline_graph
@@ -35,7 +35,7 @@ DISTRIBUTION_SEGMENTS: tuple[tuple[str, str, str], ...] = (
     ("Feature", "Feature", "primary"),
     ("Defect", "Defect", "danger"),
     ("Risk", "Risk", "warning"),
-    ("Technical_Debt", "Technical Debt", "info"),
+    ("Technical_Debt", "Tech Debt", "info"),  # short, so the legend takes two lines in a narrow card
     ("Other", "Other", "secondary"),
 )
 
@@ -66,9 +66,11 @@ def tier_badge(tier: str | None) -> html.Span | None:
     )
 
 
-def trend_color_class(metric_name: str, direction: str, percentage: Any) -> str:
-    """``text-success`` for an improvement, ``text-danger`` for a decline, else a neutral muted text."""
-    if percentage is None:
+def trend_color_class(metric_name: str, direction: str, comparable: Any) -> str:
+    """``text-success`` for an improvement, ``text-danger`` for a decline, else a neutral muted text.
+
+    ``comparable`` is falsy when there is nothing to compare with (no previous value): then neutral."""
+    if comparable is None or comparable is False:
         return "text-body-secondary"
     good = trend_is_good(metric_name, direction)
     if good is None:
@@ -76,21 +78,33 @@ def trend_color_class(metric_name: str, direction: str, percentage: Any) -> str:
     return "text-success" if good else "text-danger"
 
 
-def trend_line(metric_name: str, details: dict[str, Any]) -> html.Div:
-    """Arrow (up-right / down-right / dash) and ``+12.5% vs previous period``, coloured good/bad."""
-    percentage = details.get("trend_percentage")
-    direction = details.get("trend_direction") if percentage is not None else "flat"
+def _comparable(details: dict[str, Any]) -> bool:
+    """Whether the card has a previous value to compare with (a percentage implies one)."""
+    if details.get("trend_percentage") is not None:
+        return True
+    previous = details.get("previous_value")
+    return previous is not None and not isinstance(previous, bool)
+
+
+def trend_line(metric_name: str, details: dict[str, Any], value: Any = None, unit: str = "") -> html.Div:
+    """Arrow (up-right / down-right / dash) and the trend words of ``trend_text`` (``+12.5% vs previous
+    period``, ``+3.2 pp …`` for a percent metric, ``was 0 …``, ``no earlier data``), coloured good/bad."""
+    comparable = _comparable(details)
+    direction = details.get("trend_direction") if comparable else "flat"
     if direction not in TREND_ICONS:
         direction = "flat"
-    good = trend_is_good(metric_name, direction) if percentage is not None else None
+    good = trend_is_good(metric_name, direction) if comparable else None
     meaning = {True: "Better than", False: "Worse than", None: "Compared with"}[good]
+    title = f"{meaning} the previous period of the same length"
+    if not comparable and details.get("previous_covered") is False:
+        title = "The previous period of the same length starts before the first day of the fetched data"
     return html.Div(
         [
             html.I(className=f"bi {TREND_ICONS[direction]} me-1", **{"aria-hidden": "true"}),
-            format_trend(percentage),
+            trend_text(value, unit, details),
         ],
-        className=f"metric-trend small {trend_color_class(metric_name, direction, percentage)}",
-        title=f"{meaning} the previous period of the same length",
+        className=f"metric-trend small {trend_color_class(metric_name, direction, comparable)}",
+        title=title,
     )
 
 
@@ -114,6 +128,7 @@ def distribution_bar(distribution: Any) -> html.Div | None:
                     f"{label} {format_value(share, 'percent')}",
                 ],
                 className="distribution-legend-item me-2 text-nowrap",
+                title=f"{key.replace('_', ' ')}: {format_value(share, 'percent')} of the completed items",
             )
         )
     return html.Div(
@@ -129,18 +144,17 @@ def _value_block(metric: dict[str, Any], details: dict[str, Any], info: MetricIn
     unit = str(metric.get("unit") or "")
     number_text, unit_text = format_value_parts(metric.get("value"), unit)
     unit_class = "metric-unit" if unit_text == "%" else "metric-unit ms-1"
-    block: list[Any] = [
-        html.Div(
-            [html.Span(number_text, className="metric-value"), html.Span(unit_text, className=unit_class)],
-            className="metric-value-line mt-2",
-        )
-    ]
+    line: list[Any] = [html.Span(number_text, className="metric-value"), html.Span(unit_text, className=unit_class)]
     if info.name == "flow_distribution":
-        block.append(html.Div("Feature share of completed items", className="small text-body-secondary mb-2"))
+        # Said on the value's own line, so the card needs no extra line for it.
+        line.append(html.Span("Feature share", className="metric-value-note small text-body-secondary ms-1",
+                              title="Feature share of completed items"))
+    block: list[Any] = [html.Div(line, className="metric-value-line mt-2")]
+    if info.name == "flow_distribution":
         bar = distribution_bar(details.get("distribution"))
         if bar is not None:
             block.append(bar)
-    block.append(trend_line(info.name, details))
+    block.append(trend_line(info.name, details, metric.get("value"), unit))
     return block
 
 
@@ -193,7 +207,7 @@ def _state_message(metric: dict[str, Any], details: dict[str, Any], state: str) 
     ]
 
 
-def _sparkline_block(details: dict[str, Any]) -> html.Div | None:
+def _sparkline_block(details: dict[str, Any], unit: str = "") -> html.Div | None:
     values = details.get("weekly_values")
     labels = details.get("week_labels")
     if (
@@ -206,19 +220,21 @@ def _sparkline_block(details: dict[str, Any]) -> html.Div | None:
     if all(value is None for value in values):
         return html.Div("No weekly history yet", className="metric-sparkline small text-body-secondary my-2")
     reconstructed = [label for label in details.get("reconstructed_weeks") or [] if label in labels]
-    children: list[Any] = [sparkline_graph(values, labels, reconstructed)]
+    children: list[Any] = [sparkline_graph(values, labels, reconstructed, unit=unit)]
     if reconstructed:
         weeks = "week" if len(reconstructed) == 1 else "weeks"
         children.append(
             html.Div(
-                f"Dotted: {len(reconstructed)} {weeks} reconstructed from changelog",
-                className="metric-reconstructed-note small text-body-secondary",
+                f"Dotted: {len(reconstructed)} {weeks} reconstructed",
+                className="metric-reconstructed-note small text-body-secondary text-truncate",
+                title=f"{len(reconstructed)} {weeks} replayed from the changelog: no snapshot was recorded then",
             )
         )
+    # The weeks are named in the aria-label, not a title: a title's tooltip would cover the hover label.
     return html.Div(
         children,
         className="metric-sparkline my-2",
-        title=f"Weekly values, {labels[0]} to {labels[-1]}",
+        **{"aria-label": f"Weekly values, {labels[0]} to {labels[-1]}; hover a point for its week and value"},
     )
 
 
@@ -242,7 +258,7 @@ def _counts_line(metric: dict[str, Any], details: dict[str, Any]) -> html.Div:
                 **excluded_props,
             ),
         ],
-        className="metric-counts small text-body-secondary mt-auto",
+        className="metric-counts small text-body-secondary text-nowrap text-truncate",
     )
 
 
@@ -297,11 +313,11 @@ def metric_card(metric: dict[str, Any]) -> dbc.Card:
     else:
         body.extend(_state_message(metric, details, state))
     if state in ("success", "no_data"):
-        body.append(_sparkline_block(details))
+        body.append(_sparkline_block(details, str(metric.get("unit") or "")))
         body.append(
             html.Div(
                 [_counts_line(metric, details), details_button(name, info.display_name)],
-                className="metric-footer d-flex align-items-end justify-content-between gap-2 mt-auto",
+                className="metric-footer d-flex flex-nowrap align-items-center justify-content-between gap-2 mt-auto",
             )
         )
     return dbc.Card(

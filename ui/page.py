@@ -10,28 +10,28 @@ so the page reads well under ``data-bs-theme="light"`` and ``"dark"``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.metrics.period_selection import resolve_period
 from ui import ids
 from ui.exports_panel import export_components, export_menu
 from ui.formatting import format_last_updated, format_progress
 from ui.metric_card import metric_card
 from ui.metric_info import DORA_METRICS, FLOW_METRICS, metric_info
+from ui.period_selector import (  # noqa: F401  (validate_custom_period: re-exported for callers of ui.page)
+    PERIOD_PRESETS,
+    period_dates_text,
+    period_selector,
+    validate_custom_period,
+)
 
 PRODUCT_NAME = "DORA & Flow Metrics"
 HIDDEN: dict[str, str] = {"display": "none"}
 SHOWN: dict[str, str] = {}
-PERIOD_PRESETS: tuple[tuple[str, str], ...] = (
-    ("7", "7 days"),
-    ("30", "30 days"),
-    ("90", "90 days"),
-    ("custom", "Custom"),
-)
-MAX_PERIOD_DAYS = 365
 TOAST_ICONS: dict[str, str] = {
     "success": "bi-check-circle-fill",
     "danger": "bi-x-octagon-fill",
@@ -41,30 +41,40 @@ TOAST_ICONS: dict[str, str] = {
 AUTO_HIDE_MS = 5000
 
 
-def _button(label: str, icon: str, button_id: str, **props: Any) -> dbc.Button:
+def _button(label: Any, icon: str, button_id: str, **props: Any) -> dbc.Button:
     return dbc.Button(
         [html.I(className=f"bi {icon} me-1", **{"aria-hidden": "true"}), label], id=button_id, **props
     )
 
 
+def _compact_label(label: str) -> html.Span:
+    """A button label hidden between 1200 and 1400 px, where the one-row navbar needs the room (the
+    button keeps its icon and a ``title``); shown on wider screens and on narrower ones, where the navbar
+    wraps."""
+    return html.Span(label, className="d-inline d-xl-none d-xxl-inline")
+
+
 def _navbar(data_source_label: str, last_updated: str | None) -> dbc.Navbar:
+    # From 1200 px up the navbar keeps one row: the status gives way (ellipsis, full text in ``title``).
+    last_updated_text = format_last_updated(last_updated)
     status = html.Div(
         [
             html.Span(
                 [
                     html.I(className="bi bi-database me-1"),
-                    html.Span(data_source_label, id=ids.Navbar.DATA_SOURCE),
+                    html.Span(data_source_label, id=ids.Navbar.DATA_SOURCE, title=data_source_label),
                 ],
-                className="me-3",
+                className="navbar-status-item me-3",
             ),
             html.Span(
                 [
                     html.I(className="bi bi-clock-history me-1"),
-                    html.Span(format_last_updated(last_updated), id=ids.Navbar.LAST_UPDATED),
+                    html.Span(last_updated_text, id=ids.Navbar.LAST_UPDATED, title=last_updated_text),
                 ],
+                className="navbar-status-item",
             ),
         ],
-        className="navbar-text small text-body-secondary",
+        className="navbar-text navbar-status small text-body-secondary",
     )
     actions = html.Div(
         [
@@ -81,20 +91,22 @@ def _navbar(data_source_label: str, last_updated: str | None) -> dbc.Navbar:
                 style=HIDDEN,
             ),
             _button(
-                "Configure Field Mappings",
+                _compact_label("Configure Field Mappings"),
                 "bi-sliders",
                 ids.Navbar.OPEN_FIELD_MAPPING,
                 color="secondary",
                 outline=True,
                 size="sm",
+                title="Configure Field Mappings",
             ),
             _button(
-                "Jira settings",
+                _compact_label("Jira settings"),
                 "bi-gear",
                 ids.Navbar.OPEN_JIRA_SETTINGS,
                 color="secondary",
                 outline=True,
                 size="sm",
+                title="Jira settings",
             ),
             export_menu(),
             dbc.Switch(
@@ -106,25 +118,25 @@ def _navbar(data_source_label: str, last_updated: str | None) -> dbc.Navbar:
                 class_name="mb-0 ms-1",
             ),
         ],
-        className="d-flex flex-wrap align-items-center gap-2",
+        className="navbar-actions d-flex flex-wrap flex-xl-nowrap flex-xl-shrink-0 align-items-center gap-2",
     )
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand(
                     [html.I(className="bi bi-speedometer2 me-2", **{"aria-hidden": "true"}), PRODUCT_NAME],
-                    class_name="fw-semibold",
+                    class_name="fw-semibold flex-shrink-0",
                 ),
                 status,
                 actions,
             ],
             fluid=True,
-            class_name="d-flex flex-wrap align-items-center gap-2",
+            class_name="d-flex flex-wrap flex-xl-nowrap align-items-center gap-2",
         ),
         id=ids.Navbar.NAVBAR,
         color="var(--bs-tertiary-bg)",
         dark=False,
-        class_name="border-bottom mb-3",
+        class_name="dashboard-navbar border-bottom mb-3",
     )
 
 
@@ -145,51 +157,22 @@ def _demo_banner(demo_mode: bool) -> dbc.Alert:
 
 
 def _progress_area() -> html.Div:
+    """One compact line under the navbar: a thin bar with the count beside it (the navbar itself only gains
+    the Cancel button, so it keeps its single row)."""
     return html.Div(
-        [
-            dbc.Progress(id=ids.UpdateProgress.BAR, value=0, striped=True, animated=True, class_name="mb-1"),
-            html.Div(
-                format_progress(0, None), id=ids.UpdateProgress.TEXT, className="small text-body-secondary"
-            ),
-        ],
+        html.Div(
+            [
+                dbc.Progress(id=ids.UpdateProgress.BAR, value=0, striped=True, animated=True,
+                             class_name="update-progress-bar flex-grow-1"),
+                html.Div(format_progress(0, None), id=ids.UpdateProgress.TEXT,
+                         className="small text-body-secondary text-nowrap"),
+            ],
+            className="d-flex align-items-center gap-2",
+        ),
         id=ids.UpdateProgress.AREA,
         style=HIDDEN,
         className="mb-3",
         role="status",
-    )
-
-
-def _period_selector(default_period: str) -> html.Div:
-    return html.Div(
-        [
-            html.Span("Period", className="fw-semibold me-1"),
-            html.Div(
-                dbc.RadioItems(
-                    id=ids.Period.PRESET,
-                    options=[{"label": label, "value": value} for value, label in PERIOD_PRESETS],
-                    value=default_period,
-                    class_name="btn-group",
-                    input_class_name="btn-check",
-                    label_class_name="btn btn-outline-primary btn-sm",
-                    label_checked_class_name="active",
-                ),
-                className="radio-group",
-            ),
-            html.Div(
-                dcc.DatePickerRange(
-                    id=ids.Period.DATE_RANGE,
-                    display_format="YYYY-MM-DD",
-                    first_day_of_week=1,
-                    clearable=True,
-                    start_date_placeholder_text="Start date",
-                    end_date_placeholder_text="End date",
-                ),
-                id=ids.Period.CUSTOM_RANGE_AREA,
-                style=SHOWN if default_period == "custom" else HIDDEN,
-            ),
-            html.Div(id=ids.Period.ERROR, className="small text-danger", role="alert"),
-        ],
-        className="period-selector d-flex flex-wrap align-items-center gap-2 mb-3",
     )
 
 
@@ -289,37 +272,24 @@ def toast(
     )
 
 
-def validate_custom_period(start: str | None, end: str | None) -> str | None:
-    """The inline error for a custom period, or None when it is valid.
-
-    Dates are ``YYYY-MM-DD`` (a DatePickerRange may append a time, which is ignored). Both ends are
-    included, so 2025-01-01..2025-12-31 is 365 days and allowed.
-    """
-    if not start or not end:
-        return "Choose a start and an end date"
-    try:
-        first = date.fromisoformat(str(start)[:10])
-        last = date.fromisoformat(str(end)[:10])
-    except ValueError:
-        return "Enter dates as YYYY-MM-DD"
-    if last < first:
-        return "End date must be on or after the start date"
-    if (last - first).days + 1 > MAX_PERIOD_DAYS:
-        return f"Choose at most {MAX_PERIOD_DAYS} days"
-    return None
-
-
 def build_page(
     *,
     data_source_label: str,
     last_updated: str | None,
     demo_mode: bool,
     default_period: str = "30",
+    today: date | None = None,
 ) -> html.Div:
-    """The whole page with placeholder cards; ``default_period`` is one of "7", "30", "90", "custom"."""
+    """The whole page with placeholder cards; ``default_period`` is one of "7", "30", "90", "custom".
+
+    ``today`` (default: the UTC date now, as the layout is built on every page load) is the period
+    selector's last allowed day and the end of the preset whose dates are shown."""
     presets = [value for value, _ in PERIOD_PRESETS]
     if default_period not in presets:
         raise ValueError(f"default_period must be one of {presets}, got {default_period!r}")
+    today = today or datetime.now(UTC).date()
+    dates_text = ("" if default_period == "custom"
+                  else period_dates_text(resolve_period({"preset": default_period}, today)))
     dora_slots, flow_slots = loading_placeholder_cards()
     return html.Div(
         [
@@ -331,7 +301,7 @@ def build_page(
                 [
                     _demo_banner(demo_mode),
                     _progress_area(),
-                    _period_selector(default_period),
+                    period_selector(default_period, today, dates_text),
                     _section(
                         "DORA",
                         "How often and how safely the team delivers to production, with DORA 2023 "
@@ -353,10 +323,10 @@ def build_page(
                 class_name="pb-4",
             ),
             *export_components(),
+            # Bottom-left, away from the navbar's menus; dashboard.css keeps drop-down menus above it.
             html.Div(
                 id=ids.Toasts.CONTAINER,
-                className="toast-container position-fixed end-0 p-3",
-                style={"zIndex": 1090, "top": "4rem"},
+                className="toast-container dashboard-toasts position-fixed bottom-0 start-0 p-3",
             ),
         ],
         className="dashboard-page bg-body text-body min-vh-100",

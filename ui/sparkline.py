@@ -5,6 +5,9 @@ were reconstructed from the changelog rather than recorded as snapshots are draw
 trace with hollow markers, so recorded history reads as the source of truth. Markers make a week that
 has no neighbour (a single point between gaps) visible.
 
+Hovering a point shows its week and its value as the card writes it (``2025-05: 12.3 days``); the figure
+stays fixed otherwise (no zoom, pan or toolbar), so a sparkline reads like a picture that answers questions.
+
 The figure is a plain ``{"data": [...], "layout": {...}}`` dict, which ``dcc.Graph`` accepts as is. Building
 ``plotly.graph_objects.Figure`` objects instead costs milliseconds of property validation per sparkline
 and slower JSON encoding, nine times on every period switch.
@@ -18,11 +21,15 @@ from typing import Any
 
 from dash import dcc
 
+from ui.formatting import format_value
+
 DEFAULT_COLOR = "#0d6efd"
 HEIGHT_PX = 60
 RECORDED_NAME = "recorded"
 RECONSTRUCTED_NAME = "reconstructed from changelog"
-GRAPH_CONFIG = {"staticPlot": True, "displayModeBar": False}
+# Not static (a static plot has no hover): the axes are fixed and every gesture but hovering is off instead.
+GRAPH_CONFIG = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False, "showAxisDragHandles": False,
+                "editable": False}
 
 
 def _clean(value: Any) -> float | None:
@@ -59,8 +66,10 @@ def sparkline_figure(
     labels: Sequence[str],
     reconstructed: Iterable[str] | None = None,
     color: str | None = None,
+    unit: str = "",
 ) -> dict[str, Any]:
-    """A sparkline figure dict of ``values`` at week ``labels`` (same length, oldest first).
+    """A sparkline figure dict of ``values`` at week ``labels`` (same length, oldest first); hovering a
+    point shows ``<week>: <value with unit>``, rounded like the card (``unit`` is the MetricValue's).
 
     ``reconstructed`` lists labels whose values were replayed from the changelog; they go to a second
     trace named ``RECONSTRUCTED_NAME``. The result is ``{"data": [scatter trace dicts], "layout": {...}}``,
@@ -77,6 +86,7 @@ def sparkline_figure(
     is_reconstructed = [label in marked for label in x]
 
     recorded, replayed, sizes = _split(clean, is_reconstructed)
+    shown = [format_value(value, unit) for value in clean]
     data: list[dict[str, Any]] = [
         {
             "type": "scatter",
@@ -87,7 +97,8 @@ def sparkline_figure(
             "connectgaps": False,
             "line": {"color": line_color, "width": 2},
             "marker": {"color": line_color, "size": 4},
-            "hovertemplate": "%{x}: %{y}<extra></extra>",
+            "customdata": list(shown),
+            "hovertemplate": "%{x}: %{customdata}<extra></extra>",
         }
     ]
     if any(is_reconstructed):
@@ -102,7 +113,8 @@ def sparkline_figure(
                 "opacity": 0.6,
                 "line": {"color": line_color, "width": 1.5, "dash": "dot"},
                 "marker": {"color": line_color, "size": sizes, "symbol": "circle-open"},
-                "hovertemplate": "%{x}: %{y} (reconstructed from changelog)<extra></extra>",
+                "customdata": list(shown),
+                "hovertemplate": "%{x}: %{customdata} (reconstructed from changelog)<extra></extra>",
             }
         )
     hidden_axis = {"visible": False, "showgrid": False, "zeroline": False, "fixedrange": True}
@@ -112,6 +124,9 @@ def sparkline_figure(
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "showlegend": False,
+        "hovermode": "closest",
+        "dragmode": False,
+        "hoverlabel": {"font": {"size": 11}},
         "xaxis": dict(hidden_axis),
         "yaxis": dict(hidden_axis),
     }
@@ -123,10 +138,12 @@ def sparkline_graph(
     labels: Sequence[str],
     reconstructed: Iterable[str] | None = None,
     color: str | None = None,
+    unit: str = "",
 ) -> dcc.Graph:
-    """``sparkline_figure`` in a static, toolbar-less ``dcc.Graph`` of fixed height (class ``sparkline``)."""
+    """``sparkline_figure`` in a fixed, toolbar-less ``dcc.Graph`` of fixed height (class ``sparkline``) that
+    shows each week's value on hover."""
     return dcc.Graph(
-        figure=sparkline_figure(values, labels, reconstructed, color),
+        figure=sparkline_figure(values, labels, reconstructed, color, unit),
         config=GRAPH_CONFIG,
         style={"height": f"{HEIGHT_PX}px"},
         className="sparkline",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from data.metrics.metric_value import (
     Population,
     WindowResult,
     assemble_metric,
+    data_coverage,
     empty_population_metric,
     guarded,
     median_details,
@@ -197,21 +198,22 @@ def _empty_data_message(frames: IssueFrames) -> str:
 
 
 def calculate_metric(metric_name: str, frames: IssueFrames, settings: Mapping[str, Any], period: Period,
-                     now: datetime) -> MetricValue:
-    """One DORA metric for ``period`` with its trend and 16-week sparkline."""
+                     now: datetime, coverage: date | None = None) -> MetricValue:
+    """One DORA metric for ``period`` with its trend and 16-week sparkline. ``coverage`` is the first day
+    the data covers (default: from the earliest ``created`` in ``frames``)."""
     base = metric_base(metric_name, METRIC_TYPE, UNITS[metric_name], period.start_ts.to_pydatetime(),
                        period.end_ts.to_pydatetime(), now)
-    return guarded(base, lambda: _calculate(base, metric_name, frames, settings, period))
+    return guarded(base, lambda: _calculate(base, metric_name, frames, settings, period, coverage))
 
 
 def _calculate(base: MetricBase, metric_name: str, frames: IssueFrames, settings: Mapping[str, Any],
-               period: Period) -> MetricValue:
+               period: Period, coverage: date | None) -> MetricValue:
     frames = ensure_derived(frames, settings)
     assert frames.config is not None
     missing, message = missing_mappings(metric_name, frames.config)
     if message:
         return MetricValue.missing_mapping(base, message, details={"missing_fields": missing})
-    windows = metric_windows(period)
+    windows = metric_windows(period, data_coverage(frames, coverage))
     population = _population_for(metric_name, frames)
     if metric_name == "deployment_frequency" and len(population) == 0:
         return empty_population_metric(base, windows, _empty_data_message(frames), tiered=True)
@@ -221,11 +223,13 @@ def _calculate(base: MetricBase, metric_name: str, frames: IssueFrames, settings
 
 
 def calculate_dora_metrics(frames: IssueFrames, settings: Mapping[str, Any], period: Period, now: datetime,
-                           metrics: Iterable[str] | None = None) -> dict[str, MetricValue]:
-    """The DORA metrics (all four unless ``metrics`` names some) for ``period``, keyed by metric name."""
+                           metrics: Iterable[str] | None = None, coverage: date | None = None,
+                           ) -> dict[str, MetricValue]:
+    """The DORA metrics (all four unless ``metrics`` names some) for ``period``, keyed by metric name.
+    ``coverage``: the first day the data covers (default: from the earliest ``created`` in ``frames``)."""
     names = DORA_METRICS if metrics is None else tuple(m for m in DORA_METRICS if m in set(metrics))
     frames = ensure_derived(frames, settings)
-    return {name: calculate_metric(name, frames, settings, period, now) for name in names}
+    return {name: calculate_metric(name, frames, settings, period, now, coverage) for name in names}
 
 
 def population(metric_name: str, frames: IssueFrames, settings: Mapping[str, Any], period: Period,

@@ -15,6 +15,13 @@ TRUE_WORDS = frozenset({"true", "yes", "y", "1", "success", "successful", "passe
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "failed", "failure"})
 TIMESTAMP_DTYPE = "datetime64[us, UTC]"
 _EPOCH_MS_THRESHOLD = 1e11
+# The dates a timestamp may have: 1678-01-01 to 2262-01-01 UTC, inside what pandas holds at any precision
+# (nanoseconds end in April 2262) and what Python's datetime holds, so no later step can overflow. Values
+# outside (a year 10000, an epoch of 9e18) are unreadable like any other bad timestamp.
+EARLIEST_EPOCH_SECONDS = -9_214_560_000.0
+LATEST_EPOCH_SECONDS = 9_214_646_400.0
+_EARLIEST_US = int(EARLIEST_EPOCH_SECONDS) * 1_000_000
+_LATEST_US = int(LATEST_EPOCH_SECONDS) * 1_000_000
 
 
 def fold(text: str) -> str:
@@ -45,7 +52,7 @@ def option_text(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return str(value) if -10**30 < value < 10**30 else None  # beyond: no option text, and too long
     if isinstance(value, float) and math.isfinite(value):
         return str(int(value)) if value.is_integer() else repr(value)
     return None
@@ -69,7 +76,10 @@ def number_value(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond any float
+            return None
     else:
         text = option_text(value)
         if text is None:
@@ -94,24 +104,55 @@ def timestamp_raw(value: Any) -> Any:
 def parse_timestamps(values: Sequence[Any]) -> pd.Series:
     """Parse timestamps to UTC, vectorised: ISO 8601 with ``Z``, ``±HH:MM``, ``±HHMM`` or no offset (UTC),
     date-only (00:00 UTC), or epoch numbers (milliseconds when ≥ 1e11 in magnitude, else seconds).
-    Anything else becomes NaT."""
+    Anything else, and any instant outside 1678–2262 (``EARLIEST_EPOCH_SECONDS``), becomes NaT."""
     n = len(values)
     if set(map(type, values)) <= {str, type(None)}:
-        parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce")
-        return parsed.astype(TIMESTAMP_DTYPE)
+        return _within_range(_parse_strings(values))
     strings: list[Any] = [None] * n
     numbers = np.full(n, np.nan)
     for i, v in enumerate(values):
         if isinstance(v, str):
             strings[i] = v
-        elif isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
-            numbers[i] = v * (1_000.0 if abs(v) >= _EPOCH_MS_THRESHOLD else 1_000_000.0)
-    parsed = pd.to_datetime(pd.Series(strings, dtype=object), utc=True, format="ISO8601", errors="coerce")
-    parsed = parsed.astype(TIMESTAMP_DTYPE)
-    usable = ~np.isnan(numbers) & (np.abs(numbers) < 2.0**62)
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            try:
+                number = float(v)
+            except OverflowError:  # an int too large for a float
+                continue
+            if math.isfinite(number):
+                numbers[i] = number * (1_000.0 if abs(number) >= _EPOCH_MS_THRESHOLD else 1_000_000.0)
+    parsed = _parse_strings(strings)
+    usable = ~np.isnan(numbers) & (numbers >= _EARLIEST_US) & (numbers <= _LATEST_US)
     if usable.any():
-        epoch = pd.Series(pd.to_datetime(numbers[usable].round().astype(np.int64), unit="us", utc=True))
-        parsed.iloc[np.flatnonzero(usable)] = epoch.astype(TIMESTAMP_DTYPE).to_numpy()
+        micros = numbers[usable].round().astype(np.int64).view("datetime64[us]")
+        parsed.iloc[np.flatnonzero(usable)] = pd.Series(micros).dt.tz_localize("UTC").to_numpy()
+    return _within_range(parsed)
+
+
+def _parse_strings(values: Sequence[Any]) -> pd.Series:
+    """ISO 8601 texts as UTC timestamps (NaT when unreadable); overlong texts are not even tried."""
+    texts = pd.Series([v if v is None or len(v) <= 64 else None for v in values], dtype=object)
+    try:
+        parsed = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
+    except (OverflowError, ValueError):  # an out-of-range value pandas does not coerce: one at a time
+        parsed = pd.Series([_one_timestamp(v) for v in texts], dtype=object)
+        parsed = pd.to_datetime(parsed, utc=True, errors="coerce")
+    return parsed.astype(TIMESTAMP_DTYPE)
+
+
+def _one_timestamp(value: Any) -> Any:
+    try:
+        return pd.to_datetime(value, utc=True, format="ISO8601", errors="coerce")
+    except (OverflowError, ValueError):
+        return pd.NaT
+
+
+def _within_range(parsed: pd.Series) -> pd.Series:
+    micros = parsed.to_numpy(dtype="datetime64[us]").view(np.int64)
+    outside = (micros < _EARLIEST_US) | (micros > _LATEST_US)
+    outside &= ~parsed.isna().to_numpy()
+    if outside.any():
+        parsed = parsed.copy()
+        parsed.iloc[np.flatnonzero(outside)] = pd.NaT
     return parsed
 
 
@@ -126,13 +167,21 @@ def utc_iso(moment: datetime) -> str:
 
 
 def parse_jira_time(value: Any) -> datetime | None:
-    """A Jira timestamp (``2025-01-15T10:00:00.000+0000``, ISO or epoch seconds) in UTC, else ``None``."""
+    """A Jira timestamp (``2025-01-15T10:00:00.000+0000``, ISO or epoch seconds) in UTC, else ``None``
+    (also for NaN, 9e18 or any instant outside 1678–2262: see ``EARLIEST_EPOCH_SECONDS``)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    if not isinstance(value, str) or not value:
+        try:
+            seconds = float(value)
+        except OverflowError:
+            return None
+        if not EARLIEST_EPOCH_SECONDS <= seconds <= LATEST_EPOCH_SECONDS:  # also false for NaN
+            return None
+        return datetime.fromtimestamp(seconds, UTC)
+    if not isinstance(value, str) or not value or len(value) > 64:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment if EARLIEST_EPOCH_SECONDS <= moment.timestamp() <= LATEST_EPOCH_SECONDS else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from data.metrics.metric_value import (
     Population,
     WindowResult,
     assemble_metric,
+    data_coverage,
     empty_population_metric,
     guarded,
     median_details,
@@ -302,7 +303,7 @@ def _flow_load(base: MetricBase, frames: IssueFrames, windows: MetricWindows, no
         recorded = _snapshot_count(snapshots, week.label)
         if recorded is not None:
             weekly.append(recorded)
-        elif week.start_us > now_us:
+        elif week.start_us > now_us or not windows.covers(week):
             weekly.append(None)
         else:
             weekly.append(evaluate(week, False).value)
@@ -328,22 +329,26 @@ def _load_table(frames: IssueFrames, period: Period, now_us: float) -> pd.DataFr
 
 
 def calculate_metric(metric_name: str, frames: IssueFrames, settings: Mapping[str, Any], period: Period,
-                     now: datetime, snapshots: Mapping[str, Any] | None = None) -> MetricValue:
-    """One Flow metric for ``period`` with its trend and 16-week sparkline."""
+                     now: datetime, snapshots: Mapping[str, Any] | None = None,
+                     coverage: date | None = None) -> MetricValue:
+    """One Flow metric for ``period`` with its trend and 16-week sparkline. ``coverage`` is the first day
+    the data covers (default: from the earliest ``created`` in ``frames``)."""
     base = metric_base(metric_name, METRIC_TYPE, UNITS[metric_name], period.start_ts.to_pydatetime(),
                        period.end_ts.to_pydatetime(), now)
-    return guarded(base, lambda: _calculate(base, metric_name, frames, settings, period, now, snapshots))
+    return guarded(base, lambda: _calculate(base, metric_name, frames, settings, period, now, snapshots,
+                                            coverage))
 
 
 def _calculate(base: MetricBase, metric_name: str, frames: IssueFrames, settings: Mapping[str, Any],
-               period: Period, now: datetime, snapshots: Mapping[str, Any] | None) -> MetricValue:
+               period: Period, now: datetime, snapshots: Mapping[str, Any] | None,
+               coverage: date | None) -> MetricValue:
     frames = ensure_derived(frames, settings)
     assert frames.config is not None
     fields, needed_settings, message = missing_configuration(metric_name, frames.config)
     if message:
         return MetricValue.missing_mapping(base, message, details={"missing_fields": fields,
                                                                    "missing_settings": needed_settings})
-    windows = metric_windows(period)
+    windows = metric_windows(period, data_coverage(frames, coverage))
     if metric_name == "flow_load":
         return _flow_load(base, frames, windows, timestamp_us(now), snapshots)
     population = _population_for(metric_name, frames)
@@ -370,12 +375,14 @@ def _population_for(metric_name: str, frames: IssueFrames) -> Population:
 
 def calculate_flow_metrics(frames: IssueFrames, settings: Mapping[str, Any], period: Period, now: datetime,
                            snapshots: Mapping[str, Any] | None = None,
-                           metrics: Iterable[str] | None = None) -> dict[str, MetricValue]:
+                           metrics: Iterable[str] | None = None, coverage: date | None = None,
+                           ) -> dict[str, MetricValue]:
     """The Flow metrics (all five unless ``metrics`` names some) for ``period``, keyed by metric name.
-    ``snapshots`` is the seed 000 store (``{week_label: {"flow_load": {"wip_count": ...}}}``)."""
+    ``snapshots`` is the seed 000 store (``{week_label: {"flow_load": {"wip_count": ...}}}``); ``coverage``
+    the first day the data covers (default: from the earliest ``created`` in ``frames``)."""
     names = FLOW_METRICS if metrics is None else tuple(m for m in FLOW_METRICS if m in set(metrics))
     frames = ensure_derived(frames, settings)
-    return {name: calculate_metric(name, frames, settings, period, now, snapshots) for name in names}
+    return {name: calculate_metric(name, frames, settings, period, now, snapshots, coverage) for name in names}
 
 
 def population(metric_name: str, frames: IssueFrames, settings: Mapping[str, Any], period: Period,

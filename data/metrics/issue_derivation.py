@@ -81,7 +81,8 @@ def derive_issue_frames(frames: IssueFrames, settings: Mapping[str, Any]) -> Iss
         is_production=is_production,
         env_empty=env_empty,
         is_incident=issues["incident_detected_at"].notna().to_numpy() & type_ok(config.incident_types),
-        is_flow_item=~is_deployment & type_ok(config.flow_issue_types),
+        # An issue whose ``created`` is missing or does not parse has no timeline: not a flow item.
+        is_flow_item=~is_deployment & issues["created"].notna().to_numpy() & type_ok(config.flow_issue_types),
     )
     return replace(frames, issues=derived, config=config, memo={})
 

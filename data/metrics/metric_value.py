@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from configuration.tiers import benchmark_details, classify_tier
-from data.metrics.periods import MetricWindows, Window
+from data.metrics.issue_tables import IssueFrames, column_us
+from data.metrics.periods import MetricWindows, Window, coverage_start
 
 ErrorState = Literal["success", "missing_mapping", "no_data", "calculation_error"]
 ERROR_STATES: tuple[str, ...] = ("success", "missing_mapping", "no_data", "calculation_error")
@@ -164,12 +165,27 @@ def json_safe(value: Any) -> Any:
 
 
 def trend(value: float | None, previous: float | None) -> dict[str, Any]:
-    """``trend_percentage`` and ``trend_direction`` versus the previous period (METRICS.md, Trend)."""
-    if value is None or previous is None or previous == 0:
+    """``trend_percentage``, ``trend_direction`` and ``previous_value`` versus the previous period
+    (METRICS.md, "Trend"): the direction follows the sign of value − previous whenever both are known, even
+    when previous is 0 (the percentage is then null: a change from 0 has no relative size)."""
+    if value is None or previous is None:
         return {"trend_percentage": None, "trend_direction": "flat", "previous_value": previous}
-    change = (value - previous) / previous * 100.0
     direction = "up" if value > previous else "down" if value < previous else "flat"
+    change = None if previous == 0 else (value - previous) / previous * 100.0
     return {"trend_percentage": change, "trend_direction": direction, "previous_value": previous}
+
+
+def data_coverage(frames: IssueFrames, coverage: date | None = None) -> date | None:
+    """The first day the data covers: ``coverage`` when the caller knows it (e.g. from the issues before a
+    team filter), else the UTC date of the earliest ``created`` among all issues of ``frames``."""
+    return coverage if coverage is not None else coverage_start(column_us(frames, "created"))
+
+
+def coverage_details(windows: MetricWindows) -> dict[str, Any]:
+    """``coverage_start`` (the first day the data covers, ISO date or None) and ``previous_covered`` (whether
+    the previous period lies inside it), so a null previous value can say why it is null."""
+    return {"coverage_start": windows.coverage.isoformat() if windows.coverage else None,
+            "previous_covered": windows.covers(windows.previous)}
 
 
 def missing_mapping_message(labels: Sequence[str], *, any_of: bool = False) -> str:
@@ -256,18 +272,22 @@ def assemble_metric(base: MetricBase, evaluate: Callable[[Window, bool], WindowR
                     windows: MetricWindows, *, tiered: bool, weekly: Sequence[float | None] | None = None,
                     extra_details: Mapping[str, Any] | None = None) -> MetricValue:
     """Evaluate the period (with full details), the previous period and every sparkline week through the
-    same ``evaluate(window, full)``, then build the MetricValue (tier, trend, sparkline, counts)."""
+    same ``evaluate(window, full)``, then build the MetricValue (tier, trend, sparkline, counts).
+
+    The period itself is always computed; the previous period and each week are null when they start before
+    the data's coverage (METRICS.md, "Coverage")."""
     current = evaluate(windows.current, True)
-    previous = evaluate(windows.previous, False)
+    previous = evaluate(windows.previous, False).value if windows.covers(windows.previous) else None
     if weekly is None:
-        weekly = [evaluate(week, False).value for week in windows.weeks]
+        weekly = [evaluate(week, False).value if windows.covers(week) else None for week in windows.weeks]
     details: dict[str, Any] = {
         **current.details,
         "sample_size": current.total - current.excluded,
         "exclusion_reasons": current.reasons,
         "weekly_values": list(weekly),
         "week_labels": [week.label for week in windows.weeks],
-        **trend(current.value, previous.value),
+        **trend(current.value, previous),
+        **coverage_details(windows),
         **(extra_details or {}),
     }
     if tiered:
@@ -290,6 +310,7 @@ def empty_population_metric(base: MetricBase, windows: MetricWindows, message: s
         "weekly_values": list(weekly) if weekly is not None else [None] * len(windows.weeks),
         "week_labels": [week.label for week in windows.weeks],
         **trend(None, None),
+        **coverage_details(windows),
     }
     if tiered:
         details.update(benchmark_details(base.metric_name))

@@ -1,6 +1,7 @@
 """Turn the period selector's state (a preset or custom dates) into a ``Period``.
 
 Presets are the last N days ending today (UTC), both ends included: "7" is today and the six days before.
+A custom period may not end after today: the future has no data yet (METRICS.md, "Period").
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from data.metrics.periods import Period, PeriodError
+from data.metrics.periods import Period, PeriodError, period_until
 
 PRESET_DAYS = {"7": 7, "30": 30, "90": 90}
 
@@ -24,5 +25,5 @@ def resolve_period(selection: Mapping[str, Any] | None, today: date) -> Period:
         start, end = selection.get("start"), selection.get("end")
         if not start or not end:
             raise PeriodError("Choose a start and an end date")
-        return Period(str(start)[:10], str(end)[:10])
+        return period_until(str(start)[:10], str(end)[:10], today)
     raise PeriodError(f"Unknown period preset {preset!r}")

@@ -21,7 +21,7 @@ US_PER_HOUR = 3_600_000_000.0
 
 
 class PeriodError(ValueError):
-    """A period the user asked for cannot be used (end before start, too long, not a date)."""
+    """A period the user asked for cannot be used (end before start, too long, in the future, not a date)."""
 
 
 def _as_date(value: object, name: str) -> date:
@@ -80,6 +80,20 @@ class Period:
             end_us=day_start_us(self.end + timedelta(days=1)),
             days=self.days,
         )
+
+
+def period_until(start: object, end: object, today: date) -> Period:
+    """A ``Period`` that also ends no later than ``today`` (the UTC date of ``now``): the future has no data
+    yet, so a period ending after today is refused (``PeriodError``) rather than shown with fake zeros.
+
+    ``Period`` itself cannot check this because ``data.metrics`` never reads the clock; every entry point
+    that knows ``now`` (the CLI, the dashboard's period selector) validates through here."""
+    period = Period(start, end)
+    today = _as_date(today, "today")
+    if period.end > today:
+        raise PeriodError(f"Period end {period.end.isoformat()} is in the future (today is {today.isoformat()}, "
+                          "UTC); choose an end date on or before today")
+    return period
 
 
 @dataclass(frozen=True)
@@ -146,15 +160,35 @@ def _week_pairs(end: date, n: int) -> list[tuple[Window, Period]]:
     return pairs
 
 
+def coverage_start(created_us: np.ndarray) -> date | None:
+    """The first day the data covers: the UTC date of the earliest ``created`` (epoch µs, NaN = missing).
+
+    None when no creation time parses: then no day is known to be covered."""
+    known = created_us[~np.isnan(created_us)] if created_us.size else created_us
+    if known.size == 0:
+        return None
+    return date(1970, 1, 1) + timedelta(days=int(np.floor(float(known.min()) / US_PER_DAY)))
+
+
 @dataclass(frozen=True)
 class MetricWindows:
-    """The windows one calculation answers: the period, the period before it and the sparkline weeks."""
+    """The windows one calculation answers: the period, the period before it and the sparkline weeks, with
+    ``coverage``, the first day the data covers (None when no day is known to be covered)."""
 
     current: Window
     previous: Window
     weeks: tuple[Window, ...]
+    coverage: date | None
+
+    def covers(self, window: Window) -> bool:
+        """Whether a comparison window lies inside the fetched data: it starts on or after the coverage start.
+
+        A window starting earlier would compare against days that were never fetched (METRICS.md,
+        "Coverage"), so its value is null, never a fake 0."""
+        return self.coverage is not None and window.start_us >= day_start_us(self.coverage)
 
 
-def metric_windows(period: Period, n_weeks: int = SPARKLINE_WEEKS) -> MetricWindows:
+def metric_windows(period: Period, coverage: date | None, n_weeks: int = SPARKLINE_WEEKS) -> MetricWindows:
+    """The period's windows; ``coverage`` is the first day the data covers (None: no day is covered)."""
     weeks = tuple(week_windows(period.end, n_weeks))
-    return MetricWindows(period.window(), period.previous().window(), weeks)
+    return MetricWindows(period.window(), period.previous().window(), weeks, coverage)

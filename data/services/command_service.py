@@ -19,6 +19,7 @@ from data.metrics.periods import Period
 from data.services.dashboard_service import UpdateAlreadyRunning, effective_settings, run_update
 from data.services.issues_file import IssuesInputError
 from data.services.metrics_service import calculate_all_metrics, record_flow_load_snapshot
+from data.services.update_messages import plural
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.demo_data import generate_demo_issues
 from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
@@ -54,7 +55,7 @@ def fetch_issues(settings: dict[str, Any], *, full: bool, progress: Callable[[in
     if output is not None:
         issues = cached_issues()
         write_json_atomic(output, {"issues": issues}, indent=None)
-        line += f"; wrote {len(issues)} issues to {output}"
+        line += f"; wrote {plural(len(issues), 'issue')} to {output}"
     return line
 
 
@@ -82,9 +83,9 @@ def record_week_snapshot(settings: dict[str, Any], now: datetime) -> str:
         raise CommandFailure(f"could not save the Flow Load snapshot of week {label} (the reason is in the log file)")
     weeks = settings["snapshots"]["weeks_to_keep"]
     removed = cleanup_old_snapshots(weeks, today=now.date())
-    line = f"week {label}: Flow Load snapshot saved, {snapshot['wip_count']} items in progress"
+    line = f"week {label}: Flow Load snapshot saved, {plural(snapshot['wip_count'], 'item')} in progress"
     if removed:
-        line += f"; removed {removed} week(s) older than the last {weeks}"
+        line += f"; removed {plural(removed, 'week')} older than the last {weeks}"
     return line
 
 
@@ -99,24 +100,25 @@ def import_snapshot_history(file: str, *, replace: bool, now: datetime) -> str:
     if replace and load_snapshots():
         backup = data_file(f"{SNAPSHOTS_FILE}.before-import-{now.strftime('%Y%m%dT%H%M%SZ')}")
         export_snapshots(backup)
-    result = import_snapshots(file, replace=replace)
+    result = import_snapshots(file, now=now, replace=replace)
     if not result.ok:
         if backup is not None:
             backup.unlink(missing_ok=True)
-        more = f" (and {len(result.errors) - 1} more problems)" if len(result.errors) > 1 else ""
+        more = f" (and {plural(len(result.errors) - 1, 'more problem')})" if len(result.errors) > 1 else ""
         raise CommandFailure(f"{result.errors[0]}{more}; nothing was imported")
     if replace:
         kept = f"; the previous history is in {backup}" if backup else ""
-        return f"replaced the snapshot history with {result.added_weeks} week(s) from {file}{kept}"
-    return (f"imported {file}: {result.added_weeks} week(s) added, {result.updated} entries updated, "
-            f"{result.skipped} kept (the stored entry was as new or newer)")
+        return f"replaced the snapshot history with {plural(result.added_weeks, 'week')} from {file}{kept}"
+    return (f"imported {file}: {plural(result.added_weeks, 'week')} added, "
+            f"{plural(result.updated, 'entry', 'entries')} updated, {result.skipped} kept (the stored entry "
+            "was as new or newer)")
 
 
 def write_demo_files(output: Path, *, count: int, anchor: datetime, seed: int, settings_output: Path | None) -> str:
     """Write the demo issues (and optionally the settings they need); ``ValueError`` for impossible arguments."""
     issues = generate_demo_issues(count, anchor=anchor, seed=seed)
     write_json_atomic(output, {"issues": issues}, indent=None)
-    line = f"wrote {len(issues)} demo issues (anchor {anchor.isoformat()}, seed {seed}) to {output}"
+    line = f"wrote {plural(len(issues), 'demo issue')} (anchor {anchor.isoformat()}, seed {seed}) to {output}"
     if settings_output is not None:
         write_json_atomic(settings_output, {"dora_flow_config": DEMO_SETTINGS_OVERLAY}, indent=2)
         line += f"; their settings to {settings_output}"

@@ -3,7 +3,10 @@
 Secrets: a token typed in the form is used for the test, stored only in the owner-only secrets file on save
 (``configuration.secrets.save_credentials``), registered with the log redaction filter before any request,
 and never part of a returned message (Jira's words are scrubbed of it). An empty token field keeps the
-stored or environment token. ``app_settings.json`` receives URL, deployment, email and JQL only.
+stored or environment token, but a stored token only for the site it was saved for: with a URL of another
+origin (scheme, host, port) and an empty token field, Test connection and Save answer ``REENTER_TOKEN`` and
+send nothing anywhere (``configuration.secrets`` binds each saved token to its origin). Environment tokens
+apply to any URL. ``app_settings.json`` receives URL, deployment, email and JQL only.
 
 Cache: the issue cache is *of* a source, URL, deployment and JQL (``issue_cache.cache_identity``). When a save
 changes that identity the issues are dropped (``clear_issue_cache``) and the message says that the next
@@ -33,6 +36,7 @@ from configuration.secrets import (
     load_credentials,
     masked,
     save_credentials,
+    secret_kind,
 )
 from configuration.settings import SettingsError, is_demo_mode, load_app_settings, update_app_settings
 from data.sources.jira_client import JiraClient
@@ -45,6 +49,7 @@ logger = logging.getLogger(__name__)
 DEPLOYMENTS = ("cloud", "datacenter")
 FULL_FETCH_NOTE = "Click Update Data: a full fetch is next."
 TEST_TIMEOUT_SECONDS = 15.0
+REENTER_TOKEN = "Enter the {token} again: a saved token is only sent to the site it was saved for"
 
 
 @dataclass(frozen=True)
@@ -85,22 +90,35 @@ def _text(value: str | None) -> str:
     return (value or "").strip()
 
 
-_TOKEN_WORDS: dict[str, tuple[str, str, str]] = {
-    "api_token": ("An API token", "No API token", ENV_API_TOKEN),
-    "pat": ("A personal access token", "No personal access token", ENV_PAT),
+_TOKEN_WORDS: dict[str, tuple[str, str, str, str]] = {
+    "api_token": ("An API token", "No API token", ENV_API_TOKEN, "API token"),
+    "pat": ("A personal access token", "No personal access token", ENV_PAT, "personal access token"),
 }
 
 
 def token_status(credentials: JiraCredentials, kind: str) -> str:
     """"An API token is set (from the environment): ••••••••ab", or how to set one.
 
-    ``kind`` is ``api_token`` or ``pat``; only ``masked()`` of a token ever leaves this function.
+    ``kind`` is ``api_token`` or ``pat``; only ``masked()`` of a token ever leaves this function. A stored
+    token kept for another site is announced as such, so the user knows why it must be entered again.
     """
-    is_set, not_set, env = _TOKEN_WORDS[kind]
+    is_set, not_set, env, _ = _TOKEN_WORDS[kind]
     secret = credentials.api_token if kind == "api_token" else credentials.pat
     if secret:
         return f"{is_set} is set (from the {credentials.source}): {masked(secret)}"
+    elsewhere = credentials.withheld_origin(kind)
+    if elsewhere:
+        return (f"{is_set} is saved for {elsewhere} only (a saved token is only sent to the site it was saved "
+                f"for): enter it again to use this URL, or set {env} in the environment.")
+    if elsewhere is not None:
+        return (f"{is_set} was saved without the site it belongs to, so it is not used: enter it again here "
+                f"or set {env} in the environment.")
     return f"{not_set} is set: enter one here or set {env} in the environment."
+
+
+def reenter_token_message(deployment: str) -> str:
+    """What Test connection and Save answer when the only token at hand was saved for another site."""
+    return REENTER_TOKEN.format(token=_TOKEN_WORDS[secret_kind(deployment)][3])
 
 
 def load_connection_form(settings: Mapping[str, Any]) -> ConnectionForm:
@@ -123,7 +141,7 @@ def normalise_url(url: str | None) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("Enter the Jira address with https://, e.g. https://your-site.atlassian.net")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:  # user information, even an empty one: never part of a saved URL
         raise ValueError("Leave the user name and token out of the URL: enter them in their own fields")
     return text.rstrip("/")
 
@@ -144,8 +162,11 @@ def _form_errors(form: ConnectionInput, *, jira: bool) -> tuple[str, dict[str, s
     return url, errors
 
 
-def _credentials(form: ConnectionInput, settings: Mapping[str, Any]) -> JiraCredentials:
-    stored = load_credentials(settings)
+def _credentials(form: ConnectionInput, url: str, settings: Mapping[str, Any]) -> JiraCredentials:
+    """The typed tokens over those usable for ``url`` (the typed URL, not the saved one: a stored token is
+    only returned for the origin it was saved for)."""
+    jira = dict(settings.get("jira") or {})
+    stored = load_credentials({**settings, "jira": {**jira, "url": url}})
     typed_token, typed_pat = _text(form.api_token), _text(form.pat)
     for secret in (typed_token, typed_pat):
         register_secret(secret)
@@ -154,7 +175,15 @@ def _credentials(form: ConnectionInput, settings: Mapping[str, Any]) -> JiraCred
         api_token=typed_token or stored.api_token,
         pat=typed_pat or stored.pat,
         source="form" if typed_token or typed_pat else stored.source,
+        origin=stored.origin,
+        withheld=stored.withheld,
     )
+
+
+def _token_withheld(credentials: JiraCredentials, deployment: str) -> bool:
+    """No token for ``deployment`` at hand, while one is saved for another site (or for an unknown one)."""
+    kind = secret_kind(deployment)
+    return not getattr(credentials, kind) and credentials.withheld_origin(kind) is not None
 
 
 def _scrub(message: str, *secrets: str) -> str:
@@ -173,14 +202,18 @@ def _missing_secret_message(deployment: str) -> str:
 def check_connection(form: ConnectionInput, settings: Mapping[str, Any]) -> ConnectionResult:
     """Ask Jira who we are (``/myself``) with the typed values, then how many issues the JQL matches.
 
-    Saves nothing. The typed token wins; an empty one falls back to the environment or the secrets file.
+    Saves nothing. The typed token wins; an empty one falls back to the environment or to a token saved for
+    this URL's origin. A token saved for another site is never used: the answer asks for it again and no
+    request is made.
     """
     url, errors = _form_errors(form, jira=True)
     errors.pop("jql", None)
     if errors:
         return ConnectionResult(False, next(iter(errors.values())), errors)
     deployment = str(form.deployment)
-    credentials = _credentials(form, settings)
+    credentials = _credentials(form, url, settings)
+    if _token_withheld(credentials, deployment):
+        return ConnectionResult(False, reenter_token_message(deployment))
     if not credentials.has_secret_for(deployment):
         return ConnectionResult(False, _missing_secret_message(deployment))
     timeout = min(float((settings.get("jira") or {}).get("timeout_seconds", 30.0)), TEST_TIMEOUT_SECONDS)
@@ -221,7 +254,8 @@ def save_connection(form: ConnectionInput) -> ConnectionResult:
     """Store URL, deployment, email and JQL in the settings and a typed token in the secrets file.
 
     An empty URL means the demo data (the JQL is then optional). Nothing is written when a value is invalid
-    (``errors`` names the inputs).
+    (``errors`` names the inputs), nor when the URL names another site than the saved token's and the token
+    field is empty (the token must be entered again: ``reenter_token_message``).
     """
     try:
         before = load_app_settings()
@@ -234,11 +268,17 @@ def save_connection(form: ConnectionInput) -> ConnectionResult:
     jql, email = _text(form.jql), _text(form.email)
     changes = {"jira": {"url": url, "deployment": deployment, "email": email, "jql": jql}}
     typed = _text(form.pat) if deployment == "datacenter" else _text(form.api_token)
+    if typed and not url:
+        return ConnectionResult(False, "Fix the marked fields; nothing was saved.",
+                                {"url": "Enter the Jira URL this token is for: a token is only sent to the site "
+                                        "it was saved for"})
+    if url and not typed and _token_withheld(_credentials(form, url, before), deployment):
+        return ConnectionResult(False, reenter_token_message(deployment))
     try:
         after, changed = _apply(changes, before)
         if typed:
-            save_credentials(**{"pat" if deployment == "datacenter" else "api_token": typed})
-    except (SettingsError, PersistenceError, OSError) as error:
+            save_credentials(url=url, **{secret_kind(deployment): typed})
+    except (SettingsError, PersistenceError, OSError, ValueError) as error:
         return ConnectionResult(False, f"The Jira settings could not be saved: {error}")
     logger.info("Jira settings saved",
                 extra={"url": url, "deployment": deployment, "source_changed": changed})

@@ -3,6 +3,11 @@
 The normalised tables are built once per data version and mapping hash per process and kept in memory, so a
 period or theme switch never reads the issue cache again. Update Data runs under an exclusive cross-process
 lock: a second tab (or a cron job) that asks while one runs is told so instead of corrupting anything.
+
+A broken ``app_settings.json`` makes the dashboard read-only (``dashboard_settings``): the cached issues are
+shown with the last settings that worked (or, when none were recorded, the defaults with the cache's own
+source, so Jira data is never taken for the demo), nothing is written (no demo preparation, no snapshot, no
+metrics-cache entry) and ``run_update`` refuses with a message naming the file and the key.
 """
 
 from __future__ import annotations
@@ -19,21 +24,50 @@ from filelock import FileLock, Timeout
 
 from configuration.paths import data_file
 from configuration.secrets import load_credentials
-from configuration.settings import field_mapping_hash, is_demo_mode
+from configuration.settings import (
+    SettingsError,
+    field_mapping_hash,
+    is_demo_mode,
+    load_settings_state,
+    merge_with_defaults,
+    validate_settings,
+)
 from data.metrics.issue_frame import build_issue_frames
 from data.metrics.issue_tables import IssueFrames
 from data.metrics.periods import Period
 from data.services.data_update import FetchResult, update_issues
-from data.services.metrics_service import calculate_metrics_cached, record_flow_load_snapshot
+from data.services.metrics_service import (
+    calculate_all_metrics,
+    calculate_metrics_cached,
+    record_flow_load_snapshot,
+)
 from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
 from data.sources.selection import make_source
 from data.store.issue_cache import load_cached_issues, load_fetch_meta
+from data.store.metrics_snapshots import load_snapshots
 
 logger = logging.getLogger(__name__)
 
 
 class UpdateAlreadyRunning(RuntimeError):
     """Another Update Data (another tab, worker or cron job) holds the lock."""
+
+
+class UpdateRefused(SettingsError):
+    """Update Data cannot run with these settings; the message names the file and the key to fix."""
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """The settings the dashboard computes with (effective: demo mappings applied in demo mode) and, when
+    ``app_settings.json`` is unusable, the message saying so; ``read_only`` then forbids every write."""
+
+    settings: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return self.error is not None
 
 
 @dataclass(frozen=True)
@@ -53,12 +87,34 @@ _loaded_lock = threading.Lock()
 
 
 def effective_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings the calculators use: in demo mode, the demo's mappings until the user saves their own."""
+    """The settings the calculators use: in demo mode always the demo's own mappings.
+
+    Why always: the demo data has its own field ids and statuses, and the user's mappings (saved for their
+    Jira) mean nothing to it; the mapping dialog refuses to save in demo mode, so the two never mix.
+    """
     result = copy.deepcopy(dict(settings))
     config = result.get("dora_flow_config", {})
-    if is_demo_mode(result) and not config.get("last_updated"):
+    if is_demo_mode(result):
         result["dora_flow_config"] = {**config, **copy.deepcopy(DEMO_SETTINGS_OVERLAY)}
     return result
+
+
+def dashboard_settings() -> DashboardSettings:
+    """The effective settings of ``app_settings.json``, or the read-only stand-in when it cannot be used."""
+    state = load_settings_state()
+    if not state.read_only:
+        return DashboardSettings(effective_settings(state.settings))
+    settings = state.settings if state.from_last_good else _defaults_for_the_cache()
+    return DashboardSettings(effective_settings(settings), state.error)
+
+
+def _defaults_for_the_cache() -> dict[str, Any]:
+    """Defaults, but of the cache's own source: cached Jira issues stay Jira data (no demo banner, no demo
+    mappings over them)."""
+    meta = load_fetch_meta() or {}
+    if meta.get("source") != "jira":
+        return merge_with_defaults({})
+    return merge_with_defaults({"jira": {key: meta.get(key) or "" for key in ("url", "deployment", "jql")}})
 
 
 def source_label(settings: Mapping[str, Any]) -> str:
@@ -91,8 +147,11 @@ def load_dataset(settings: Mapping[str, Any]) -> LoadedDataset | None:
 
 
 def ensure_demo_data(settings: Mapping[str, Any]) -> None:
-    """In demo mode with no cached data yet, build the demo dataset through the normal update path."""
-    if not is_demo_mode(settings):
+    """In demo mode with no cached data yet, build the demo dataset through the normal update path.
+
+    Never while ``app_settings.json`` is unusable: its defaults would say "demo" and replace cached Jira data.
+    """
+    if not is_demo_mode(settings) or load_settings_state().read_only:
         return
     meta = load_fetch_meta()
     if meta and meta.get("source") == "demo":
@@ -103,32 +162,58 @@ def ensure_demo_data(settings: Mapping[str, Any]) -> None:
         logger.info("Demo data is being prepared by another process")
 
 
-def metrics_for_period(settings: Mapping[str, Any], start: date, end: date,
-                       now: datetime | None = None) -> tuple[dict[str, dict], LoadedDataset | None]:
-    """All nine MetricValues (JSON-safe dicts) for the period, from the metrics cache when it serves."""
+def metrics_for_period(settings: Mapping[str, Any], start: date, end: date, now: datetime | None = None, *,
+                       read_only: bool | None = None) -> tuple[dict[str, dict], LoadedDataset | None]:
+    """All nine MetricValues (JSON-safe dicts) for the period, from the metrics cache when it serves.
+
+    ``read_only`` (by default: whether ``app_settings.json`` is unusable) computes without writing the weekly
+    snapshot or a metrics-cache entry: numbers from stand-in settings must not enter the history.
+    """
     now = now or datetime.now(UTC)
     dataset = load_dataset(settings)
     if dataset is None:
         return {}, None
     period = Period(start, end)
+    if read_only if read_only is not None else load_settings_state().read_only:
+        return calculate_all_metrics(dataset.frames, settings, period, now, snapshots=load_snapshots()), dataset
     # Record this week's snapshot first, so the cards (and their cache entry) already show it as recorded.
     record_flow_load_snapshot(dataset.frames, settings, now, data_version=dataset.data_version)
     metrics = calculate_metrics_cached(dataset.frames, settings, period, now, data_version=dataset.data_version)
     return metrics, dataset
 
 
-def run_update(settings: Mapping[str, Any], *, full: bool = False,
+def run_update(settings: Mapping[str, Any] | None = None, *, full: bool = False,
                progress: Callable[[int, int | None], None] | None = None,
                cancel: threading.Event | None = None, wait_seconds: float = 0) -> FetchResult:
-    """Update Data, exclusively: raises ``UpdateAlreadyRunning`` if another update holds the lock."""
+    """Update Data, exclusively: raises ``UpdateAlreadyRunning`` if another update holds the lock.
+
+    ``settings`` default to those of ``app_settings.json`` (made effective). Raises ``UpdateRefused`` (nothing
+    fetched, nothing written) when the file, or the settings given, cannot be used.
+    """
+    settings = _settings_for_update(settings)
     lock = FileLock(str(data_file("update.lock")))
     try:
         lock.acquire(timeout=wait_seconds)
     except Timeout:
-        raise UpdateAlreadyRunning("An update is already running (another tab or a scheduled job). "
-                                   "Wait for it to finish, then the cards refresh.") from None
+        raise UpdateAlreadyRunning("An update is already running (another tab or a scheduled job). Wait for it "
+                                   "to finish, then reload this page to see the new data.") from None
     try:
         source = make_source(settings, load_credentials(settings))
         return update_issues(settings, source, full=full, progress=progress, cancel=cancel)
     finally:
         lock.release()
+
+
+def _settings_for_update(settings: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if settings is None:
+        state = load_settings_state()
+        if state.read_only:
+            raise UpdateRefused(f"Update Data is off until the settings file is fixed. {state.problem}. Fix the "
+                                "file (a wrong value may also be removed to use its default), then click Update "
+                                "Data again; the cached data is kept.")
+        return effective_settings(state.settings)
+    errors = validate_settings(merge_with_defaults(settings))
+    if errors:
+        raise UpdateRefused(f"Update Data cannot run with these settings: {'; '.join(errors)}. The cached data is "
+                            "kept.")
+    return settings

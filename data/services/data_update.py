@@ -38,7 +38,6 @@ from data.store.issue_cache import (
     load_cached_issues,
     load_fetch_meta,
     new_data_version,
-    record_cache_metadata,
     required_fields,
     save_cached_issues,
     save_fetch_meta,
@@ -241,9 +240,7 @@ class _Run:
         }
 
     def _save(self, issues: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
-        written = save_cached_issues(issues, meta)
-        record_cache_metadata(written)
-        return written
+        return save_cached_issues(issues, meta)
 
 
 def _fetch_stamps(meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from configuration.defaults import FIELD_LABELS
 from configuration.settings import is_demo_mode
 from data.metrics import dora_calculator, flow_calculator
 from data.metrics.exporters import csv_filename
+from data.metrics.issue_frame import ensure_derived
 from data.metrics.issue_tables import BOOLEAN_KEYS, DATE_KEYS, NUMBER_KEYS, TEXT_KEYS, IssueFrames, frame_config
 from data.metrics.periods import Period
 from data.services.dashboard_service import metrics_for_period
@@ -43,12 +44,14 @@ ColumnKind = Literal["key", "text", "timestamp", "number", "flag"]
 class DrilldownColumn:
     """One column of the drill-down: ``id`` names it in the rows and the CSV header, ``label`` on screen.
 
-    ``unit`` is set for numbers (``days``, ``hours``, ``percent``)."""
+    ``unit`` is set for numbers (``days``, ``hours``, ``percent``); ``description`` says how a derived
+    column is computed (the table shows it as the header's tooltip)."""
 
     id: str
     label: str
     kind: ColumnKind
     unit: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ DESCRIPTIONS: dict[str, str] = {
     "flow_efficiency": "Work items completed in the period with their active and total flow time; the value is "
                        "the sum of active time over the sum of flow time of the rows that are not excluded.",
     "flow_load": "Work items in a WIP status at the end of the period (or now, when the period has not ended), "
-                 "with their status at that moment.",
+                 "with their status at that moment, when their work started and their age then.",
     "flow_distribution": "Work items completed in the period with their flow type; the value is the Feature "
                          "share.",
 }
@@ -131,6 +134,18 @@ _KNOWN_COLUMNS: dict[str, DrilldownColumn] = {
     "active_days": DrilldownColumn("active_days", "Active time (days)", "number", "days"),
     "excluded_reason": DrilldownColumn("excluded_reason", "Excluded because", "text"),
 }
+AGE_COLUMN = DrilldownColumn(
+    "age_days", "Age (days)", "number", "days",
+    description="Days from the start of work (the mapped Work Started Date, else the first move into a WIP "
+                "status) to the moment Flow Load is measured: the end of the period, or now when the period "
+                "has not ended. Empty when the start is unknown or later than that moment.",
+)
+"""Flow Load's work-item age: how long each item in progress has been in progress at ``as_of``."""
+_KNOWN_COLUMNS[AGE_COLUMN.id] = AGE_COLUMN
+COLUMN_DESCRIPTIONS: dict[str, str] = {
+    column.id: column.description for column in _KNOWN_COLUMNS.values() if column.description
+}
+"""Header tooltips of the derived columns, by column id."""
 _MAPPED_KINDS: dict[str, ColumnKind] = {
     **dict.fromkeys(DATE_KEYS, "timestamp"), **dict.fromkeys(BOOLEAN_KEYS, "flag"),
     **dict.fromkeys(NUMBER_KEYS, "number"), **dict.fromkeys(TEXT_KEYS, "text"),
@@ -178,13 +193,30 @@ def flow_load_as_of(period: Period, now: datetime) -> datetime:
     return min(end, moment)
 
 
+def with_age(table: pd.DataFrame, issues: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
+    """Flow Load's rows with ``age_days`` = (as_of − started_at) in days after the issue type (where it is
+    read first, and its header tooltip has room) and ``started_at`` (from the derived issue table, by key)
+    before ``value``; the age is missing when started_at is missing or after ``as_of``."""
+    starts = dict(zip(issues["key"], issues["started_at"], strict=True))
+    started = pd.to_datetime(table["key"].map(starts), utc=True, errors="coerce")
+    age = (pd.Timestamp(_utc(as_of)) - started).dt.total_seconds() / 86400.0
+    out = table.copy()
+    position = out.columns.get_loc("value") if "value" in out.columns else len(out.columns)
+    out.insert(position, "started_at", started)
+    position = out.columns.get_loc("issue_type") + 1 if "issue_type" in out.columns else 1
+    out.insert(position, AGE_COLUMN.id, age.where(age >= 0))
+    return out
+
+
 def build_drilldown(metric_name: str, frames: IssueFrames, settings: Mapping[str, Any], period: Period,
                     now: datetime, *, jira_url: str | None = None,
                     metric: Mapping[str, Any] | None = None) -> Drilldown:
     """The rows and columns behind ``metric_name`` for ``period`` (see the module docstring)."""
     table = population_frame(metric_name, frames, settings, period, now)
-    if metric_name == "flow_load" and not table.empty:
-        table = table.sort_values(["created", "key"], kind="stable", na_position="last")
+    if metric_name == "flow_load":
+        table = with_age(table, ensure_derived(frames, settings).issues, flow_load_as_of(period, now))
+        if not table.empty:
+            table = table.sort_values(["created", "key"], kind="stable", na_position="last")
     columns = _columns(metric_name, table)
     value_column = VALUE_COLUMNS[metric_name]
     rows = _rows(table, columns, value_column.id if value_column is not None else None, jira_url)

@@ -18,19 +18,19 @@ import logging
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from data.metrics.exporters import EXPORT_FORMATS, export_filename, export_metrics
 from data.metrics.periods import Period
 from data.services.dashboard_service import metrics_for_period
 from data.services.metrics_service import ALL_METRICS, clear_memo
+from data.services.update_messages import plural
 from data.store.json_store import PersistenceError
 from data.store.metrics_cache import invalidate_cache
 from data.store.metrics_snapshots import export_snapshots, import_snapshots
+from data.store.snapshot_validation import parse_json_document
 
 logger = logging.getLogger(__name__)
 
@@ -114,21 +114,22 @@ def decode_upload(contents: str | None) -> bytes:
         raise ValueError("the upload could not be decoded") from None
 
 
-def import_uploaded_snapshots(contents: str | None, filename: str | None,
-                              path: str | Path | None = None) -> ImportOutcome:
-    """Validate and merge an uploaded snapshot file; on any problem nothing changes and the message says why."""
+def import_uploaded_snapshots(contents: str | None, filename: str | None, path: str | Path | None = None,
+                              now: datetime | None = None) -> ImportOutcome:
+    """Validate and merge an uploaded snapshot file; on any problem nothing changes and the message says why.
+
+    ``now`` (default: the current time) decides which weeks and timestamps would be in the future.
+    """
     name = Path(filename).name if filename else "The file"
     try:
-        raw = decode_upload(contents)
-        document = orjson.loads(raw)
-    except ValueError as error:  # orjson.JSONDecodeError is a ValueError
-        reason = str(error) if not isinstance(error, orjson.JSONDecodeError) else f"it is not valid JSON ({error})"
-        return ImportOutcome(False, f"{name} was not imported: {reason}. Nothing was changed.")
+        document = parse_json_document(decode_upload(contents))
+    except ValueError as error:
+        return ImportOutcome(False, f"{name} was not imported: {error}. Nothing was changed.")
     if not isinstance(document, dict):
         return ImportOutcome(False, f"{name} was not imported: expected a JSON object of weeks such as "
                                     f'{{"2025-44": {{"flow_load": {{...}}}}}}. Nothing was changed.')
     try:
-        result = import_snapshots(document, path=path)
+        result = import_snapshots(document, now=now or datetime.now(UTC), path=path)
     except PersistenceError as error:
         logger.warning("Snapshot import could not be saved", extra={"error": str(error)})
         return ImportOutcome(False, f"{name} was not imported: {error}. Nothing was changed.")
@@ -136,14 +137,14 @@ def import_uploaded_snapshots(contents: str | None, filename: str | None,
         listed = "; ".join(error.replace("the imported data: ", "") for error in result.errors[:_MAX_LISTED_ERRORS])
         more = len(result.errors) - _MAX_LISTED_ERRORS
         if more > 0:
-            listed += f"; and {more} more problem{'s' if more > 1 else ''}"
+            listed += f"; and {plural(more, 'more problem')}"
         return ImportOutcome(False, f"{name} was not imported: {listed}. Nothing was changed.")
     changed = bool(result.added_weeks or result.updated)
     if changed:
         _forget_cached_metrics()
-    return ImportOutcome(True, f"{name} imported: {_plural(result.added_weeks, 'new week')}, "
-                               f"{_plural(result.updated, 'entry', 'entries')} updated, "
-                               f"{_plural(result.skipped, 'entry', 'entries')} kept (already as new or newer).",
+    return ImportOutcome(True, f"{name} imported: {plural(result.added_weeks, 'new week')}, "
+                               f"{plural(result.updated, 'entry', 'entries')} updated, "
+                               f"{plural(result.skipped, 'entry', 'entries')} kept (already as new or newer).",
                          changed)
 
 
@@ -154,7 +155,3 @@ def _forget_cached_metrics() -> None:
         invalidate_cache()
     except PersistenceError as error:
         logger.warning("Could not clear the metrics cache after an import", extra={"error": str(error)})
-
-
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural or singular + 's')}"

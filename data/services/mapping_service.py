@@ -9,8 +9,11 @@ Why these rules:
 
 - The Jira field list (``/field``) is fetched once per process and source (URL + deployment, or the demo)
   and reused for the session; a failed fetch is not remembered, so Retry asks Jira again.
-- The form shows the *effective* settings: in demo mode the demo's mappings until the user saves their own
-  (``dashboard_service.effective_settings``), so saving an untouched demo form keeps the demo working.
+- The form shows the *effective* settings: in demo mode the demo's own mappings
+  (``dashboard_service.effective_settings``). The demo's mappings are fixed: in demo mode the form can be
+  viewed but Save is refused (``DEMO_SAVE_REFUSED``), because a save would write the demo's field ids and
+  status names into ``app_settings.json`` as the user's mappings, and they would stay in force (and be wrong)
+  after connecting Jira.
 - Saving validates first and writes nothing when anything is invalid. A valid save stores the config with
   ``field_metadata`` and ``last_updated`` (``replace_field_mappings``), then drops the metrics cache and the
   in-process memo: every calculated metric depends on the mappings. The issue cache stays (the next Update
@@ -58,6 +61,8 @@ FLOW_TYPE_LISTS: tuple[str, ...] = tuple(FLOW_TYPE_PREFIX + flow_type for flow_t
 FIELD_KEYS: tuple[str, ...] = tuple(spec.path for spec in TARGET_FIELD_SPECS.values())
 LIST_KEYS: tuple[str, ...] = STATUS_LISTS + ENVIRONMENT_LISTS + TYPE_LISTS + FLOW_TYPE_LISTS
 TYPED_NAME_TITLE = "A name typed here, not seen in the cached issues"
+DEMO_SAVE_REFUSED = ("The demo data's field mappings are fixed and cannot be saved. Connect your Jira (Jira "
+                     "settings) to map your own fields; they are then kept in app_settings.json.")
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,7 @@ class MappingForm:
     options: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     error: str | None = None
     source: str = ""
+    save_refused: str | None = None  # why Save is off (demo mode); None when the form can be saved
 
 
 @dataclass(frozen=True)
@@ -366,12 +372,13 @@ def load_mapping_form(settings: Mapping[str, Any], *, refresh: bool = False) -> 
     """The form for the stored settings: values always; options, or the reason the fields could not load."""
     config = effective_settings(settings)["dora_flow_config"]
     values = form_values(config)
+    refused = DEMO_SAVE_REFUSED if is_demo_mode(settings) else None
     try:
         fields = jira_fields(settings, refresh=refresh)
     except FieldsUnavailable as error:
-        return MappingForm(values, error=str(error), source=describe_source(settings))
+        return MappingForm(values, error=str(error), source=describe_source(settings), save_refused=refused)
     return MappingForm(values, form_options(fields, values_seen_in_data(settings), values),
-                       source=describe_source(settings))
+                       source=describe_source(settings), save_refused=refused)
 
 
 def _error_summary(errors: Mapping[str, str]) -> str:
@@ -393,8 +400,11 @@ def save_mapping_form(values: Mapping[str, Any], settings: Mapping[str, Any]) ->
     """Validate the form against the source's fields; only when valid, save it and drop the metrics caches.
 
     ``settings`` are the stored settings (they name the source to validate against). Nothing is written when
-    the fields cannot be loaded, a value is invalid, or the settings file refuses the change.
+    the fields cannot be loaded, a value is invalid, the settings file refuses the change, or the demo is in
+    use (``DEMO_SAVE_REFUSED``).
     """
+    if is_demo_mode(settings):
+        return SaveResult(False, summary=DEMO_SAVE_REFUSED)
     try:
         fields = jira_fields(settings)
     except FieldsUnavailable as error:

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from configuration.settings import field_mapping_hash
@@ -30,6 +30,9 @@ DORA_METRICS = ("deployment_frequency", "lead_time_for_changes", "change_failure
 FLOW_METRICS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_load", "flow_distribution")
 ALL_METRICS = DORA_METRICS + FLOW_METRICS
 _MEMO_SIZE = 64
+# Bumped whenever the metric rules change what a stored result means (2: coverage, trend direction from 0),
+# so ``metrics_cache.json`` entries computed under older rules are recalculated instead of served.
+METRIC_RULES_VERSION = 2
 
 _memo: OrderedDict[tuple, tuple[datetime, dict[str, dict]]] = OrderedDict()
 _memo_lock = threading.Lock()
@@ -37,10 +40,13 @@ _snapshot_recorded: set[tuple[str, str, str]] = set()
 
 
 def calculate_all_metrics(frames: IssueFrames, settings: Mapping[str, Any], period: Period, now: datetime,
-                          snapshots: Mapping[str, Any] | None = None) -> dict[str, dict]:
-    """The nine MetricValues for ``period`` as JSON-safe dicts, in display order."""
-    results = {**calculate_dora_metrics(frames, settings, period, now),
-               **calculate_flow_metrics(frames, settings, period, now, snapshots=snapshots)}
+                          snapshots: Mapping[str, Any] | None = None,
+                          coverage: date | None = None) -> dict[str, dict]:
+    """The nine MetricValues for ``period`` as JSON-safe dicts, in display order. ``coverage`` is the first
+    day the data covers; by default the calculators take it from the earliest ``created`` in ``frames``
+    (a caller that filtered the issues passes the one of all issues: METRICS.md, "Coverage")."""
+    results = {**calculate_dora_metrics(frames, settings, period, now, coverage=coverage),
+               **calculate_flow_metrics(frames, settings, period, now, snapshots=snapshots, coverage=coverage)}
     return {name: results[name].to_dict() for name in ALL_METRICS}
 
 
@@ -57,12 +63,13 @@ def calculate_metrics_cached(frames: IssueFrames, settings: Mapping[str, Any], p
             _memo.move_to_end(memo_key)
             return hit[1]
     cache_key = build_cache_key("all", period.start, period.end, mapping_hash)
-    metrics = load_cached_metrics(cache_key, mapping_hash=mapping_hash, data_version=data_version, now=now)
+    cache_version = f"{data_version}/rules-{METRIC_RULES_VERSION}"
+    metrics = load_cached_metrics(cache_key, mapping_hash=mapping_hash, data_version=cache_version, now=now)
     if metrics is None:
         metrics = calculate_all_metrics(frames, settings, period, now, snapshots=load_snapshots())
         try:
             save_cached_metrics(cache_key, metrics, metric_type="all", start=period.start, end=period.end,
-                                mapping_hash=mapping_hash, data_version=data_version, ttl_seconds=ttl,
+                                mapping_hash=mapping_hash, data_version=cache_version, ttl_seconds=ttl,
                                 max_entries=int(cache_settings.get("max_entries", 100)), now=now)
         except PersistenceError as error:  # the numbers are still right; only the cache could not be kept
             logger.warning("Could not save the metrics cache", extra={"error": str(error)})

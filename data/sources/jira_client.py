@@ -6,7 +6,15 @@ Contract (``JIRA_API.md`` of the product documents lists the Jira behaviour it c
   each with a **complete changelog in one normal form** (``data.sources.jira_changelogs``).
 - Failures raise ``JiraError`` (Jira's own messages and a plain-language hint); a set cancel event raises
   ``FetchCancelled``. No token or PAT ever appears in an error, a repr or a log line.
-- Transport, retries and rate limiting: ``data.sources.jira_http``; paging: ``data.sources.jira_paging``.
+- Time: every request has a total deadline (``request_deadline``, default three times ``timeout``), a whole
+  ``search_issues`` a budget (``fetch_budget`` seconds) and at most ``retry_wait_budget`` seconds of
+  waiting between retries; cancel ends a fetch within a fraction of a second, even mid-request.
+- A history whose date cannot be read is left out and counted (``skipped_history_count``), as is an issue
+  without an id (``skipped_issue_count``); neither fails the fetch. An issue whose ``fields`` or changelog
+  has the wrong shape is kept (empty fields, the histories that can be read); a whole answer of the wrong
+  shape (a list for a page, ``issues: "x"``) is a ``JiraError`` in plain words.
+- Transport, retries and rate limiting: ``data.sources.jira_http``; time limits:
+  ``data.sources.jira_deadline``; paging: ``data.sources.jira_paging``.
 """
 
 from __future__ import annotations
@@ -22,33 +30,55 @@ from data.sources.base import Progress
 from data.sources.jira_changelogs import ChangelogCompleter
 from data.sources.jira_errors import JiraError
 from data.sources.jira_http import JiraHttp
-from data.sources.jira_paging import IssueSearch, dedupe
+from data.sources.jira_paging import IssueSearch, dedupe, issue_identity
 
 log = logging.getLogger(__name__)
 
 ID_LISTING_PAGE_SIZE = 1000
+DEFAULT_FETCH_BUDGET_SECONDS = 3600.0
 
 
 class JiraClient:
     """One Jira site; implements ``data.sources.base.IssueSource``. Safe for the concurrent paging it does
-    itself. ``request_count`` counts every HTTP request sent, retries included."""
+    itself. ``request_count`` counts every HTTP request sent, retries included.
+
+    ``fetch_budget`` (seconds, default one hour; ``None``: no limit) bounds a whole ``search_issues`` or
+    ``list_issue_ids``: past it the fetch stops with a ``JiraError`` saying so. ``request_deadline`` bounds
+    one request from sending to the last byte (default ``3 * timeout``; ``timeout`` itself bounds each
+    wait for data). ``retry_wait_budget`` is the most a fetch waits between retries in total (default 60 s);
+    a ``Retry-After`` beyond what is left fails at once with the rate-limit hint.
+
+    ``on_retry(message)``, when given, is called before each retry's wait with a line for the update's
+    progress display, e.g. ``"Jira busy (HTTP 429), retry 2 of 4 in 5 s"`` or
+    ``"Jira not answering (connection dropped), retry 1 of 4 in 3 s"``; it runs in the fetching thread
+    (possibly a worker of the fetch) and must return quickly; its errors are logged, never raised.
+    """
 
     def __init__(self, base_url: str, deployment: str = "cloud", *, email: str | None = None,
                  api_token: str | None = None, pat: str | None = None, timeout: float = 30.0,
                  page_size: int = 100, max_concurrency: int = 4, requests_per_second: float | None = 10.0,
                  max_retries: int = 4, backoff_base: float = 5.0, backoff_cap: float = 30.0,
                  max_retry_after: float = 120.0, sleep: Callable[[float], None] = time.sleep,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None,
+                 fetch_budget: float | None = DEFAULT_FETCH_BUDGET_SECONDS, request_deadline: float | None = None,
+                 retry_wait_budget: float = 60.0, on_retry: Callable[[str], None] | None = None) -> None:
         if deployment not in ("cloud", "datacenter"):
             raise ValueError(f'deployment must be "cloud" or "datacenter" (got {deployment!r})')
+        if fetch_budget is not None and not fetch_budget > 0:
+            raise ValueError(f"The Jira fetch budget must be a positive number of seconds (got {fetch_budget!r})")
         self._http = JiraHttp(base_url, deployment, email=email, api_token=api_token, pat=pat, timeout=timeout,
                               max_concurrency=max_concurrency, requests_per_second=requests_per_second,
                               max_retries=max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap,
-                              max_retry_after=max_retry_after, sleep=sleep, session=session)
+                              max_retry_after=max_retry_after, sleep=sleep, session=session,
+                              request_deadline=request_deadline, retry_wait_budget=retry_wait_budget,
+                              on_retry=on_retry)
         self.base_url = self._http.base_url
         self.deployment = deployment
         self.api = "/rest/api/3" if deployment == "cloud" else "/rest/api/2"
         self.page_size = max(1, int(page_size))
+        self.fetch_budget = fetch_budget
+        self.skipped_history_count = 0
+        self.skipped_issue_count = 0
         self._search = IssueSearch(self._http, self.api, deployment, max_concurrency)
         self._changelogs = ChangelogCompleter(self._search)
 
@@ -59,19 +89,35 @@ class JiraClient:
     def request_count(self) -> int:
         return self._http.request_count
 
+    @property
+    def on_retry(self) -> Callable[[str], None] | None:
+        """The retry progress callback (see the class docstring); may be set after construction."""
+        return self._http.on_retry
+
+    @on_retry.setter
+    def on_retry(self, callback: Callable[[str], None] | None) -> None:
+        self._http.on_retry = callback
+
     def search_issues(self, jql: str, fields: Sequence[str], *, progress: Progress | None = None,
                       cancel: threading.Event | None = None) -> list[dict]:
         """Every issue matching ``jql`` with the requested ``fields`` and a complete changelog.
 
         ``progress(done, total)`` follows each page of issues; ``total`` is ``None`` while unknown. Cloud
         asks ``/search/approximate-count`` only when a second page is needed; a failed count is not fatal.
+        Afterwards ``skipped_history_count`` and ``skipped_issue_count`` say what this fetch left out.
         """
         started, requests_before = time.perf_counter(), self.request_count
-        issues, pages = self._search.search(jql, list(fields), "changelog", self.page_size, progress, cancel)
-        issues = dedupe(issues)
-        completed, gone = self._changelogs.complete(issues, cancel)
+        budget = self._http.budget(cancel, self.fetch_budget)
+        budget.check()
+        issues, pages = self._search.search(jql, list(fields), "changelog", self.page_size, progress, budget)
+        issues = self._with_ids(dedupe(issues))
+        completed, gone, skipped = self._changelogs.complete(issues, budget)
         if gone:
-            issues = [issue for issue in issues if str(issue.get("id")) not in gone]
+            issues = [issue for issue in issues if issue_identity(issue) not in gone]
+        self.skipped_history_count = skipped
+        if skipped:
+            log.warning("Jira search: %d change histories had no readable date (e.g. a year beyond 9999) and "
+                        "were left out; their issues are kept", skipped)
         log.info("Jira search: %d issues in %d pages, %d changelogs completed, %d HTTP requests, %.2f s",
                  len(issues), pages, completed, self.request_count - requests_before,
                  time.perf_counter() - started)
@@ -79,12 +125,30 @@ class JiraClient:
 
     def list_issue_ids(self, jql: str, *, cancel: threading.Event | None = None) -> list[tuple[str, str]]:
         """``(id, key)`` of every issue matching ``jql`` (``fields=id``, no changelog), to find deletions."""
-        issues, _ = self._search.search(jql, ["id"], None, ID_LISTING_PAGE_SIZE, None, cancel)
-        return [(str(issue.get("id")), str(issue.get("key", ""))) for issue in dedupe(issues)]
+        budget = self._http.budget(cancel, self.fetch_budget)
+        budget.check()
+        issues, _ = self._search.search(jql, ["id"], None, ID_LISTING_PAGE_SIZE, None, budget)
+        return [(str(issue["id"]), str(issue.get("key", ""))) for issue in self._with_ids(dedupe(issues))]
 
     def count_issues(self, jql: str, *, cancel: threading.Event | None = None) -> int | None:
         """How many issues match (approximate on Cloud); ``None`` when this Jira cannot count."""
-        return self._search.count(jql, cancel)
+        return self._search.count(jql, self._http.budget(cancel, self.fetch_budget))
+
+    def _with_ids(self, issues: list[dict]) -> list[dict]:
+        """The issues that have an id (text or number); the others are counted and left out. ``fields`` that
+        is not an object becomes an empty one, so no later step trips over it (the issue is kept)."""
+        kept = [issue for issue in issues if isinstance(issue.get("id"), str | int) and issue.get("id") != ""
+                and not isinstance(issue.get("id"), bool)]
+        self.skipped_issue_count = len(issues) - len(kept)
+        if self.skipped_issue_count:
+            log.warning("Jira search: %d issues came without an id and were left out", self.skipped_issue_count)
+        odd_fields = [issue for issue in kept if "fields" in issue and not isinstance(issue["fields"], dict)]
+        for issue in odd_fields:
+            issue["fields"] = {}
+        if odd_fields:
+            log.warning("Jira search: %d issues came with fields that are not an object; they are kept without "
+                        "fields", len(odd_fields))
+        return kept
 
     def get_fields(self) -> list[dict]:
         """``/field`` as ``{field_id, field_name, field_type, items_type, is_custom, schema}`` records.
@@ -98,8 +162,12 @@ class JiraClient:
         return [normalise_field(field) for field in fields if isinstance(field, dict) and field.get("id")]
 
     def test_connection(self) -> dict:
-        """Who Jira says we are (``/myself``): ``{display_name, time_zone, account_id}``; else JiraError."""
-        me = self._http.request("GET", f"{self.api}/myself", retries=min(1, self._http.max_retries))
+        """Who Jira says we are (``/myself``): ``{display_name, time_zone, account_id}``; else JiraError.
+
+        The answer is small, so it must arrive within ``timeout`` seconds in total: a Jira that dribbles it
+        gets a clear "answering too slowly" rather than a dialog that never answers."""
+        me = self._http.request("GET", f"{self.api}/myself", retries=min(1, self._http.max_retries),
+                                deadline=self._http.timeout)
         if not isinstance(me, dict) or not me:
             raise JiraError(200, [], "Jira answered /myself with something unexpected: check the Jira URL.")
         return {

@@ -76,13 +76,17 @@ def response_messages(response: requests.Response, scrub: Callable[[str], str]) 
     return [scrub(truncate(" ".join(m.split()))) for m in messages[:MAX_MESSAGES]]
 
 
+PERMANENT_CONNECTION_FAILURES = frozenset({"connection refused", "host name not found"})
+"""``connection_detail`` results not worth retrying: they do not heal within the seconds of a backoff."""
+
+
 def connection_detail(exc: Exception) -> str:
     """A few words on why a connection failed, from the exception chain's text."""
     text = repr(exc).lower()
     if "refused" in text:
         return "connection refused"
     if any(part in text for part in ("name or service not known", "nodename nor servname", "getaddrinfo",
-                                     "name resolution", "no address associated")):
+                                     "name resolution", "no address associated", "nameresolutionerror")):
         return "host name not found"
     if any(part in text for part in ("reset", "aborted", "remotedisconnected")):
         return "connection dropped"

@@ -1,29 +1,33 @@
 """One Jira site over one ``requests.Session``: authentication, rate limiting, retries and decoding.
 
-429, 5xx, connection failures and timeouts are retried (``Retry-After`` honoured, else exponential backoff
-with full jitter); other 4xx are not. A thread-safe rate limiter spaces all requests. No token or PAT ever
-appears in an error, a repr or a log line.
+429, 5xx, dropped connections and timeouts are retried (``Retry-After`` honoured, else exponential backoff
+with full jitter) within the fetch's retry-wait budget; other 4xx, refused connections and unknown hosts
+are not. Every request has a total deadline (``data.sources.jira_deadline``). A thread-safe rate limiter
+spaces all requests. No token or PAT ever appears in an error, a repr or a log line.
 """
 
 from __future__ import annotations
 
 import base64
 import email.utils
+import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http.client import HTTPException
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import requests
-import tenacity
-from requests.adapters import HTTPAdapter
 
 from data.sources.base import FetchCancelled
+from data.sources.jira_deadline import CANCELLED_MESSAGE, FetchBudget, RequestWatch, WatchedAdapter
 from data.sources.jira_errors import (
+    PERMANENT_CONNECTION_FAILURES,
     JiraError,
     connection_detail,
     rate_limit_hint,
@@ -35,6 +39,7 @@ from data.sources.jira_errors import (
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 10.0
+WATCH_GRACE_SECONDS = 0.1
 
 
 class _Transient(Exception):
@@ -74,24 +79,32 @@ class RateLimiter:
 
 
 class JiraHttp:
-    """Authenticated, rate-limited, retried JSON calls to one Jira site.
+    """Authenticated, rate-limited, retried JSON calls to one Jira site, each within a total deadline.
 
     ``sleep`` serves the retry waits (tests inject a recorder); with the default ``time.sleep`` a wait ends
-    early when the fetch's cancel event is set. A ``Retry-After`` longer than ``max_retry_after`` seconds
-    fails at once with the rate-limit hint rather than freezing an update. ``request_count`` counts every
-    HTTP request sent, retries included.
+    early when the fetch's cancel event is set. Waiting between retries draws on the fetch's retry-wait
+    budget (``FetchBudget``): a ``Retry-After`` longer than ``max_retry_after`` or than what is left of the
+    budget fails at once with the rate-limit hint rather than freezing an update. Refused connections and
+    unknown host names fail at once (they do not heal in seconds). A request whose answer takes longer
+    than ``request_deadline`` seconds in total (a server dribbling bytes) is ended and not retried.
+    ``on_retry(message)`` hears of every retry before its wait. ``request_count`` counts every HTTP request
+    sent, retries included.
     """
 
     def __init__(self, base_url: str, deployment: str, *, email: str | None, api_token: str | None,
                  pat: str | None, timeout: float, max_concurrency: int, requests_per_second: float | None,
                  max_retries: int, backoff_base: float, backoff_cap: float, max_retry_after: float,
-                 sleep: Callable[[float], None], session: requests.Session | None) -> None:
+                 sleep: Callable[[float], None], session: requests.Session | None,
+                 request_deadline: float | None = None, retry_wait_budget: float = 60.0,
+                 on_retry: Callable[[str], None] | None = None) -> None:
         self.base_url = site_url(base_url)
         self.deployment = deployment
         self.timeout = float(timeout)
-        self._timeouts = (min(self.timeout, CONNECT_TIMEOUT), self.timeout)
+        self.request_deadline = float(request_deadline) if request_deadline else 3 * self.timeout
         self.max_retries = max(0, int(max_retries))
         self.backoff_base, self.backoff_cap, self.max_retry_after = backoff_base, backoff_cap, max_retry_after
+        self.retry_wait_budget = max(0.0, float(retry_wait_budget))
+        self.on_retry = on_retry
         self.request_count = 0
         self._sleep = sleep
         self._limiter = RateLimiter(requests_per_second)
@@ -108,22 +121,31 @@ class JiraHttp:
             self._secrets = [secret, basic]
         self._session = session or _new_session(max_concurrency)
 
+    def budget(self, cancel: threading.Event | None = None, seconds: float | None = None) -> FetchBudget:
+        """A fresh ``FetchBudget`` for one fetch: ``seconds`` in total and this site's retry-wait budget."""
+        return FetchBudget(cancel, seconds=seconds, retry_wait_seconds=self.retry_wait_budget)
+
     def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-                cancel: threading.Event | None = None, retries: int | None = None) -> Any:
-        """One Jira call with retries: the decoded JSON, or JiraError / FetchCancelled."""
-        allowed = self.max_retries if retries is None else retries
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(allowed + 1),
-            wait=self._retry_wait,
-            retry=tenacity.retry_if_exception_type(_Transient),
-            sleep=lambda seconds: self._pause(seconds, cancel),
-            before_sleep=lambda state: self._log_retry(state, method, path, allowed),
-            reraise=True,
-        )
-        try:
-            return retrying(self._attempt, method, path, params, body, cancel)
-        except _Transient as failure:
-            raise self._final_error(failure, allowed) from None
+                budget: FetchBudget | None = None, retries: int | None = None,
+                deadline: float | None = None) -> Any:
+        """One Jira call with retries: the decoded JSON, or JiraError / FetchCancelled.
+
+        ``budget`` is the fetch this call belongs to (a fresh one when ``None``); ``deadline`` overrides
+        ``request_deadline`` (seconds) for this call.
+        """
+        budget = budget or self.budget()
+        allowed = self.max_retries if retries is None else max(0, int(retries))
+        attempt = 0
+        while True:
+            try:
+                return self._attempt(method, path, params, body, budget, deadline or self.request_deadline)
+            except _Transient as failure:
+                attempt += 1
+                if attempt > allowed:
+                    raise self._final_error(failure, allowed) from None
+                pause = self._pause_for(failure, attempt, budget)
+                self._announce_retry(failure, method, path, attempt, allowed, pause)
+                budget.pause(pause, self._sleep)
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret of this connection replaced by ``***``."""
@@ -132,39 +154,65 @@ class JiraHttp:
                 text = text.replace(secret, "***")
         return text
 
-    def _attempt(self, method: str, path: str, params: dict | None, body: dict | None,
-                 cancel: threading.Event | None) -> Any:
-        if cancel is not None and cancel.is_set():
-            raise FetchCancelled("the fetch was cancelled")
+    def _attempt(self, method: str, path: str, params: dict | None, body: dict | None, budget: FetchBudget,
+                 request_deadline: float) -> Any:
+        budget.check()
         self._limiter.acquire()
+        budget.check()
         with self._count_lock:
             self.request_count += 1
-        started = time.perf_counter()
-        try:
-            response = self._session.request(method, self.base_url + path, params=params, json=body,
-                                             headers=self._headers, timeout=self._timeouts)
-        except requests.exceptions.SSLError:
-            raise unreachable_error(self.base_url, "TLS/SSL problem: is the certificate trusted?") from None
-        except requests.exceptions.ConnectTimeout:
-            raise _Transient(None, [], None, f"no connection within {self._timeouts[0]:g} s") from None
-        except requests.exceptions.Timeout:
-            raise _Transient(None, [], None, f"no answer within {self.timeout:g} s") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise _Transient(None, [], None, connection_detail(exc)) from None
-        except requests.exceptions.RequestException as exc:
-            raise unreachable_error(self.base_url, type(exc).__name__) from None
+        started = time.monotonic()
+        deadline = min(started + request_deadline, budget.deadline)
+        read_timeout = max(0.001, min(self.timeout, deadline - started))
+        timeouts = (min(read_timeout, CONNECT_TIMEOUT), read_timeout)
+        failure: Exception | None = None
+        # The watch ends dribbling answers; a silent server is left to the read timeout (clipped to the same
+        # deadline), which fires first and says "no answer".
+        with RequestWatch(deadline + WATCH_GRACE_SECONDS, budget.cancel) as watch:
+            try:
+                response = self._session.request(method, self.base_url + path, params=params, json=body,
+                                                 headers=self._headers, timeout=timeouts)
+            except (requests.exceptions.RequestException, OSError, HTTPException) as exc:
+                failure = exc
+        if failure is not None:
+            if watch.reason == "cancelled" or budget.cancelled:
+                raise FetchCancelled(CANCELLED_MESSAGE) from None
+            if watch.reason == "deadline" or time.monotonic() >= deadline:
+                if (watch.reason is None and deadline < budget.deadline
+                        and isinstance(failure, requests.exceptions.Timeout)):  # silence, not a dribble
+                    raise unreachable_error(self.base_url, f"no answer within {read_timeout:g} s") from None
+                raise self._too_slow(budget, deadline, request_deadline) from None
+            raise self._connection_failure(failure, timeouts[0]) from None
         status = response.status_code
-        log.debug("%s %s -> %d in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000)
+        log.debug("%s %s -> %d in %.0f ms", method, path, status, (time.monotonic() - started) * 1000)
         if 200 <= status < 300:
             return self._decode(response)
         messages = response_messages(response, self.scrub)
         if status == 429 or status >= 500:
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            if retry_after is not None and retry_after > self.max_retry_after:
-                hint = rate_limit_hint(status, f"asked to wait {retry_after:.0f} s")
-                raise JiraError(status, messages, hint)
-            raise _Transient(status, messages, retry_after)
+            raise _Transient(status, messages, retry_after_seconds(response.headers.get("Retry-After")))
         raise JiraError(status, messages, status_hint(status, response.headers, self.deployment, self.scrub))
+
+    def _connection_failure(self, failure: Exception, connect_timeout: float) -> Exception:
+        if isinstance(failure, requests.exceptions.SSLError):
+            return unreachable_error(self.base_url, "TLS/SSL problem: is the certificate trusted?")
+        if isinstance(failure, requests.exceptions.ConnectTimeout):
+            return _Transient(None, [], None, f"no connection within {connect_timeout:g} s")
+        if isinstance(failure, requests.exceptions.Timeout):
+            return _Transient(None, [], None, f"no answer within {self.timeout:g} s")
+        if isinstance(failure, requests.exceptions.ConnectionError | requests.exceptions.ChunkedEncodingError
+                      | OSError | HTTPException):
+            detail = connection_detail(failure)
+            if detail in PERMANENT_CONNECTION_FAILURES:
+                return unreachable_error(self.base_url, detail)
+            return _Transient(None, [], None, detail)
+        return unreachable_error(self.base_url, type(failure).__name__)
+
+    def _too_slow(self, budget: FetchBudget, deadline: float, request_deadline: float) -> JiraError:
+        if deadline >= budget.deadline:
+            return budget.exceeded()
+        return JiraError(None, [], f"Jira at {self.base_url} is answering too slowly: one answer took longer "
+                                   f"than {request_deadline:g} s and was stopped. Try again later, and check "
+                                   "the network or proxy if it keeps happening.")
 
     def _decode(self, response: requests.Response) -> Any:
         if response.status_code == 204 or not response.content:
@@ -172,32 +220,44 @@ class JiraHttp:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
+            pass
+        try:  # numbers orjson refuses (an integer of thousands of digits, NaN): kept as text or null
+            return json.loads(response.content, parse_int=_json_int, parse_constant=lambda _: None)
+        except (ValueError, RecursionError):
             raise JiraError(response.status_code, response_messages(response, self.scrub),
                             "Jira answered with something that is not JSON: check the Jira URL "
                             "(the site root, e.g. https://your-site.atlassian.net).") from None
 
-    def _retry_wait(self, state: tenacity.RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
-        if isinstance(failure, _Transient) and failure.retry_after is not None:
-            return failure.retry_after
-        return tenacity.wait_random_exponential(multiplier=self.backoff_base, max=self.backoff_cap)(state)
-
-    def _pause(self, seconds: float, cancel: threading.Event | None) -> None:
-        if cancel is not None and self._sleep is time.sleep:
-            if cancel.wait(seconds):
-                raise FetchCancelled("the fetch was cancelled")
-            return
-        self._sleep(seconds)
-
-    def _log_retry(self, state: tenacity.RetryCallState, method: str, path: str, allowed: int) -> None:
-        failure = state.outcome.exception() if state.outcome else None
-        if isinstance(failure, _Transient):
-            reason = f"HTTP {failure.status}" if failure.status else failure.detail
+    def _pause_for(self, failure: _Transient, attempt: int, budget: FetchBudget) -> float:
+        """The wait before retry ``attempt``, taken from the budget; the final JiraError when none is left."""
+        left = budget.wait_left
+        if failure.retry_after is not None:
+            if failure.retry_after > self.max_retry_after or failure.retry_after > left:
+                detail = f"asked to wait {failure.retry_after:.0f} s"
+                if failure.retry_after <= self.max_retry_after:
+                    detail += f", more than the {left:.0f} s this update may still wait"
+                raise JiraError(failure.status, failure.messages,
+                                rate_limit_hint(failure.status or 429, detail)) from None
+            pause = failure.retry_after
         else:
-            reason = type(failure).__name__
-        pause = state.next_action.sleep if state.next_action else 0.0
-        log.warning("Jira %s on %s %s; retry %d of %d in %.1f s", reason, method, path,
-                    state.attempt_number, allowed, pause)
+            if left <= 0:
+                raise self._final_error(failure, attempt - 1) from None
+            bound = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+            pause = min(random.uniform(0, bound), left)
+        budget.reserve_wait(pause)
+        return pause
+
+    def _announce_retry(self, failure: _Transient, method: str, path: str, attempt: int, allowed: int,
+                        pause: float) -> None:
+        reason = f"Jira busy (HTTP {failure.status})" if failure.status else f"Jira not answering ({failure.detail})"
+        shown = f"{pause:.0f}" if pause >= 10 or float(pause).is_integer() else f"{pause:.1f}"
+        message = f"{reason}, retry {attempt} of {allowed} in {shown} s"
+        log.warning("%s (%s %s)", message, method, path)
+        if self.on_retry is not None:
+            try:
+                self.on_retry(message)
+            except Exception:  # a progress display must never break the fetch
+                log.exception("The retry progress callback failed")
 
     def _final_error(self, failure: _Transient, retries: int) -> JiraError:
         if failure.status is None:
@@ -209,9 +269,17 @@ class JiraHttp:
         return JiraError(failure.status, failure.messages, hint)
 
 
+def _json_int(text: str) -> int | str:
+    """A JSON integer as ``int`` when it fits 64 bits (what the stores can write), else kept as its text."""
+    if len(text) > 20:
+        return text
+    number = int(text)
+    return number if -2**63 <= number < 2**64 else text
+
+
 def _new_session(concurrency: int) -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, concurrency * 2))
+    adapter = WatchedAdapter(pool_connections=2, pool_maxsize=max(10, concurrency * 2))
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = "dora-flow-dashboard"

@@ -1,11 +1,16 @@
-"""Choose where issues come from: the built-in demo when no Jira URL is set, otherwise a ``JiraClient``."""
+"""Choose where issues come from: the built-in demo when no Jira URL is set, otherwise a ``JiraClient``.
+
+A token from the secrets file is bound to the origin (scheme, host, port) it was saved for
+(``configuration.secrets``); ``make_source`` refuses to hand one to a client for any other origin, whatever
+built the credentials, so a changed ``jira.url`` can never receive it. Environment tokens apply to any URL.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from configuration.secrets import ENV_API_TOKEN, ENV_EMAIL, ENV_PAT, JiraCredentials
+from configuration.secrets import ENV_API_TOKEN, ENV_EMAIL, ENV_PAT, JiraCredentials, secret_kind, url_origin
 from configuration.settings import is_demo_mode
 from data.sources.base import UpdateError
 from data.sources.demo_source import DemoSource
@@ -13,11 +18,14 @@ from data.sources.jira_client import JiraClient
 
 
 def make_source(settings: Mapping[str, Any], credentials: JiraCredentials) -> JiraClient | DemoSource:
-    """The issue source for ``settings``; ``UpdateError`` naming what to set when credentials are missing."""
+    """The issue source for ``settings``; ``UpdateError`` naming what to set when credentials are missing
+    or were saved for another site than ``jira.url``."""
     if is_demo_mode(settings):
         return DemoSource()
     jira = settings.get("jira") or {}
     deployment = str(jira.get("deployment") or "cloud")
+    if credentials.source == "secrets file" and credentials.origin != url_origin(str(jira.get("url") or "")):
+        raise UpdateError(_other_site_message(deployment, credentials.origin))
     if not credentials.has_secret_for(deployment):
         raise UpdateError(_missing_credentials_message(deployment, credentials))
     try:
@@ -38,10 +46,29 @@ def _client(jira: Mapping[str, Any], deployment: str, credentials: JiraCredentia
         max_concurrency=int(jira.get("max_concurrency", 4)),
         requests_per_second=float(jira.get("requests_per_second", 10.0)),
         max_retries=int(jira.get("max_retries", 4)),
+        fetch_budget=float(jira.get("fetch_budget_seconds", 3600.0)),
     )
 
 
+def _token_name(deployment: str) -> tuple[str, str]:
+    return ("personal access token", ENV_PAT) if deployment == "datacenter" else ("API token", ENV_API_TOKEN)
+
+
+def _other_site_message(deployment: str, origin: str) -> str:
+    token, env = _token_name(deployment)
+    where = f"the site it was saved for ({origin})" if origin else "the site it was saved for"
+    return (f"The saved {token} is only sent to {where} and jira.url names another one: enter the {token} "
+            f"again in the Jira settings dialog (or set {env} in the environment)")
+
+
 def _missing_credentials_message(deployment: str, credentials: JiraCredentials) -> str:
+    withheld = credentials.withheld_origin(secret_kind(deployment))
+    if withheld is not None:
+        if not withheld:
+            token, env = _token_name(deployment)
+            return (f"The saved {token} was stored without the site it belongs to, so it is not used: enter it "
+                    f"again in the Jira settings dialog (or set {env} in the environment)")
+        return _other_site_message(deployment, withheld)
     if deployment == "datacenter":
         return (f"Jira Data Center needs a personal access token: set {ENV_PAT} in the environment "
                 "or save it in the Jira settings dialog")

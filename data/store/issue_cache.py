@@ -2,9 +2,19 @@
 
 Why two files: ``cache/issues.json`` is large (every issue, trimmed) and is rewritten only when the issue set
 changes; ``cache/fetch_meta.json`` is small and is rewritten after every successful update (the time of the
-last fetch moves on even when nothing changed in Jira). Both are written atomically under one lock, issues
-first, and each carries the same ``data_version``: a reader that finds them disagreeing (a crash between the
-two writes) treats the cache as absent instead of mixing data from two fetches.
+last fetch moves on even when nothing changed in Jira). It also holds what the app knows about the cache
+(its identity key, the config hash, the time of the last fetch): runtime facts live with the cache, never
+in the user's ``app_settings.json``.
+
+How a crash between the two writes cannot lose the cache: both files carry the same ``data_version`` and the
+metadata is the one that decides which issue set is current. Saving a new issue set, under one lock,
+(1) renames the current ``issues.json`` to ``issues-<its data version>.json``, (2) writes the new
+``issues.json``, (3) writes the new metadata, (4) removes the previous ``issues-*.json``. A reader takes the
+file of the metadata's ``data_version`` (``issues-<v>.json`` when it exists, else ``issues.json``), so a crash
+after (1), (2) or (3) still loads a complete cache: the previous one until the new metadata is in place,
+the new one after. A file whose ``data_version`` disagrees with the metadata is never used. Stray
+temporaries and previous issue sets left by a crash are removed by the next load once they are more than a
+minute old (a minute leaves room for a writer of an older release that does not take the lock).
 
 What is kept of an issue (the REST shape, so normalisation reads cached and fresh issues alike): ``id``,
 ``key``, the requested ``fields`` (without ``self``/icon/avatar noise), and ``changelog.histories`` holding
@@ -26,6 +36,9 @@ import gc
 import hashlib
 import json
 import logging
+import os
+import re
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -37,7 +50,7 @@ import orjson
 
 from configuration.defaults import DEMO_JQL
 from configuration.paths import data_file
-from configuration.settings import SettingsError, is_demo_mode, update_app_settings
+from configuration.settings import is_demo_mode
 from data.metrics.field_values import parse_jira_time
 from data.store.json_store import PersistenceError, file_lock, read_json, write_json_atomic
 
@@ -52,6 +65,9 @@ BASE_FIELDS: tuple[str, ...] = (
 _NOISE_KEYS = frozenset({"self", "iconUrl", "avatarUrls"})
 _IDENTITY_KEYS = ("source", "url", "deployment", "jql")
 _IDENTITY_NAMES = {"source": "data source", "url": "Jira URL", "deployment": "Jira deployment", "jql": "JQL"}
+_PREVIOUS_ISSUES = re.compile(r"^issues-([0-9A-Za-z_-]+)\.json$")
+_OUR_TEMPORARIES = re.compile(r"^\.(issues(-[0-9A-Za-z_-]+)?\.json|fetch_meta\.json)\..+\.tmp$")
+STRAY_AGE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +79,22 @@ class CachedIssues:
 
 
 def issues_path() -> Path:
+    """``cache/issues.json``: the current issue set in normal operation, and the anchor of the cache lock."""
     return data_file(ISSUES_FILE)
+
+
+def _previous_issues_path(data_version: str) -> Path:
+    return issues_path().with_name(f"issues-{data_version}.json")
+
+
+def _current_issues_path(meta: Mapping[str, Any] | None) -> Path:
+    """Where the issues of ``meta``'s data version are: the kept previous file after an interrupted save."""
+    version = str((meta or {}).get("data_version") or "")
+    if version and _PREVIOUS_ISSUES.match(f"issues-{version}.json"):
+        kept = _previous_issues_path(version)
+        if kept.exists():
+            return kept
+    return issues_path()
 
 
 def meta_path() -> Path:
@@ -99,7 +130,7 @@ def cache_identity(settings: Mapping[str, Any], *, demo: bool | None = None) -> 
 
 
 def cache_config_hash(settings: Mapping[str, Any], fields: Iterable[str], *, demo: bool | None = None) -> str:
-    """MD5 of the cache identity and the field list (kept in ``app_settings.json`` → ``cache_metadata``)."""
+    """MD5 of the cache identity and the field list (kept in ``cache/fetch_meta.json`` as ``config_hash``)."""
     payload = {**cache_identity(settings, demo=demo), "fields": sorted(set(fields))}
     return _md5(payload)
 
@@ -112,7 +143,7 @@ def cache_invalid_reason(
         return "no cached issues"
     if meta.get("version") != CACHE_VERSION:
         return "the cache was written in another format"
-    if not issues_path().exists():
+    if not _current_issues_path(meta).exists():
         return "the cached issues file is missing"
     identity = cache_identity(settings, demo=demo)
     for key in _IDENTITY_KEYS:
@@ -165,9 +196,10 @@ def load_cached_issues() -> CachedIssues | None:
     """
     with file_lock(issues_path()), _gc_paused():
         meta = load_fetch_meta()
+        _remove_strays(meta)
         if meta is None or not meta.get("data_version"):
             return None
-        payload = read_json(issues_path(), dict, expect=dict, max_version=CACHE_VERSION)
+        payload = read_json(_current_issues_path(meta), dict, expect=dict, max_version=CACHE_VERSION)
     if payload.get("data_version") != meta["data_version"]:
         if payload:
             logger.warning("Cached issues (data version %s) do not match the fetch metadata (%s); "
@@ -186,8 +218,9 @@ def save_cached_issues(issues: Iterable[Mapping[str, Any]], meta: Mapping[str, A
     """Trim and store ``issues`` and then ``meta`` (atomic, one lock); returns the metadata written.
 
     ``meta`` carries the fetch facts (source, url, deployment, jql, timestamps) and ``fields``, the field ids
-    kept of each issue (required); the cache adds ``version``, a ``data_version`` (new unless given) and
-    ``issue_count``. Raises ``PersistenceError`` (nothing written) or ``ValueError`` without ``fields``.
+    kept of each issue (required); the cache adds ``version``, a ``data_version`` (new unless given),
+    ``issue_count`` and ``cache_key`` (the MD5 of the cache identity). Raises ``PersistenceError`` (the previous
+    cache stays readable) or ``ValueError`` without ``fields``.
     """
     if not isinstance(meta.get("fields"), list | tuple):
         raise ValueError("save_cached_issues needs meta['fields']: the field ids to keep of each issue")
@@ -199,10 +232,68 @@ def save_cached_issues(issues: Iterable[Mapping[str, Any]], meta: Mapping[str, A
     written = {**meta, "version": CACHE_VERSION, "issue_count": len(payload["issues"])}
     written["data_version"] = written.get("data_version") or new_data_version()
     payload.update(version=CACHE_VERSION, data_version=written["data_version"])
+    written["cache_key"] = _md5({key: written.get(key) for key in _IDENTITY_KEYS})
     with file_lock(issues_path()):
+        _keep_current_issues_aside()
         write_json_atomic(issues_path(), payload, indent=None)
         write_json_atomic(meta_path(), written, indent=2)
+        _remove_previous_issues(keep=None)
     return written
+
+
+def _keep_current_issues_aside() -> None:
+    """Step (1) of a save: the issue set the metadata points to stays readable until the new metadata is in
+    place (``issues.json`` is renamed, so this costs no copy). Call under the cache lock."""
+    meta = load_fetch_meta()
+    version = str((meta or {}).get("data_version") or "")
+    if not version or not _PREVIOUS_ISSUES.match(f"issues-{version}.json"):
+        return
+    kept = _previous_issues_path(version)
+    if kept.exists() or not issues_path().exists():
+        return
+    try:
+        os.replace(issues_path(), kept)
+    except OSError as exc:
+        raise PersistenceError(f"Could not keep the previous cached issues: {exc.strerror or exc}") from exc
+
+
+def _remove_previous_issues(*, keep: str | None, older_than: float | None = None) -> None:
+    """Remove ``issues-<v>.json`` files other than ``keep`` (only those older than ``older_than`` seconds)."""
+    folder = issues_path().parent
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        match = _PREVIOUS_ISSUES.match(name)
+        if match and match.group(1) != keep:
+            _remove_if_old(folder / name, older_than)
+
+
+def _remove_strays(meta: Mapping[str, Any] | None) -> None:
+    """Remove what an interrupted write of this cache left behind: our temporaries and previous issue sets
+    the metadata no longer points to, once they are over ``STRAY_AGE_SECONDS`` old. Call under the lock."""
+    folder = issues_path().parent
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if _OUR_TEMPORARIES.match(name):
+            _remove_if_old(folder / name, STRAY_AGE_SECONDS)
+    _remove_previous_issues(keep=str((meta or {}).get("data_version") or "") or None, older_than=STRAY_AGE_SECONDS)
+
+
+def _remove_if_old(path: Path, older_than: float | None) -> None:
+    try:
+        if older_than is not None and time.time() - path.stat().st_mtime < older_than:
+            return
+        path.unlink()
+        logger.info("Removed %s, left by an interrupted cache write", path.name)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        logger.warning("Could not remove %s: %s", path.name, exc.strerror or exc)
 
 
 class _Encoder:
@@ -304,31 +395,16 @@ def save_fetch_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
 def clear_issue_cache() -> None:
     """Forget the cached issues (the next update is full); metadata goes first so no reader sees half."""
     with file_lock(issues_path()):
-        for path in (meta_path(), issues_path()):
+        folder = issues_path().parent
+        previous = [folder / name for name in (os.listdir(folder) if folder.is_dir() else ())
+                    if _PREVIOUS_ISSUES.match(name)]
+        for path in (meta_path(), issues_path(), *previous):
             try:
                 path.unlink()
             except FileNotFoundError:
                 pass
             except OSError as exc:
                 raise PersistenceError(f"Could not remove {path.name}: {exc.strerror or exc}") from exc
-
-
-def record_cache_metadata(meta: Mapping[str, Any], settings_file: str | Path | None = None) -> None:
-    """Note the cache in ``app_settings.json`` → ``cache_metadata`` (seed 002 §3.3); a failure only logs.
-
-    ``last_cache_key`` is the MD5 of the cache identity (source, URL, deployment, JQL), ``cache_config_hash``
-    adds the field list, ``last_cache_timestamp`` is when the cached issue set was written.
-    """
-    identity = {key: meta.get(key) for key in _IDENTITY_KEYS}
-    changes = {"cache_metadata": {
-        "last_cache_key": _md5(identity),
-        "last_cache_timestamp": meta.get("last_successful_fetch"),
-        "cache_config_hash": meta.get("config_hash"),
-    }}
-    try:
-        update_app_settings(changes, settings_file)
-    except (SettingsError, PersistenceError) as exc:
-        logger.warning("Could not record cache metadata in app_settings.json: %s", exc)
 
 
 def _md5(payload: Any) -> str:

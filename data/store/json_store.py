@@ -137,6 +137,24 @@ def read_json(
     return data
 
 
+def read_json_in_place(path: str | os.PathLike[str], default: Callable[[], Any], *,
+                       expect: type | None = None) -> Any:
+    """Read a file the user edits by hand (``app_settings.json``): ``default()`` when missing, and a damaged
+    file is left where it is and raised as ``PersistenceError`` saying what is wrong.
+
+    Why not move it aside like ``read_json``: the next read would find no file and run on defaults, i.e. the
+    user's configuration would silently be replaced; the user fixes their own file instead.
+    """
+    target = Path(path)
+    raw = _read_bytes(target)
+    if raw is None:
+        return default()
+    problem, data = _parse(raw, expect)
+    if problem is not None:
+        raise PersistenceError(f"{target.name} cannot be read: {problem}")
+    return data
+
+
 def write_json_atomic(
     path: str | os.PathLike[str],
     data: Any,

@@ -12,7 +12,8 @@ Files from the seed (no ``_meta``) are read as version 1. A file from a newer re
 Saving the same week and metric again replaces that entry: a week's snapshot is the latest calculation made
 in that week. Weeks without data read as ``None``, never as 0, so a chart shows a gap, not a false zero.
 
-Import rule (``import_snapshots``): the file is validated first and nothing changes when any part is invalid.
+Import rule (``import_snapshots``): the file is validated first (every week and every field of every entry,
+see ``data.store.snapshot_validation``) and nothing changes when any part is invalid.
 A week new to the store is added whole. For a week+metric present on both sides the existing entry is kept
 unless the imported one has a strictly later ``timestamp`` (an existing entry without a readable timestamp
 counts as oldest; an imported entry without one never replaces anything). ``replace=True`` makes the store
@@ -23,25 +24,26 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from configuration.paths import data_file
 from data.store.json_store import ensure_version, read_json, update_json, write_json_atomic
+from data.store.snapshot_validation import (
+    META_KEY,
+    parse_json_document,
+    parse_timestamp,
+    snapshot_document_problems,
+    week_monday,
+)
 
 SNAPSHOTS_FILE = "metrics_snapshots.json"
 SNAPSHOTS_VERSION = 1
-META_KEY = "_meta"
 VERSION_KEY = (META_KEY, "version")
 DEFAULT_WEEKS_TO_KEEP = 52
-
-_WEEK_RE = re.compile(r"^\d{4}-\d{2}$")
 
 
 @dataclass
@@ -67,7 +69,7 @@ def week_label(value: date | datetime) -> str:
 
 def is_week_label(label: Any) -> bool:
     """True for a label of a real ISO week (``"2020-53"`` yes, ``"2021-53"`` no)."""
-    return isinstance(label, str) and _week_monday(label) is not None
+    return isinstance(label, str) and week_monday(label) is not None
 
 
 def save_metric_snapshot(
@@ -172,13 +174,13 @@ def cleanup_old_snapshots(
         raise ValueError(f"weeks_to_keep must be a whole number of at least 1, got {weeks_to_keep!r}")
     day = today or datetime.now(UTC).date()
     cutoff = day - timedelta(days=day.weekday()) - timedelta(weeks=weeks_to_keep - 1)
-    old = {label for label in load_snapshots(path) if _week_monday(label) < cutoff}
+    old = {label for label in load_snapshots(path) if week_monday(label) < cutoff}
     if not old:
         return 0
     removed: list[str] = []
 
     def mutate(data: dict[str, Any]) -> dict[str, Any]:
-        for label in [key for key in data if is_week_label(key) and _week_monday(key) < cutoff]:
+        for label in [key for key in data if is_week_label(key) and week_monday(key) < cutoff]:
             del data[label]
             removed.append(label)
         return _stamp(data)
@@ -216,15 +218,17 @@ def export_snapshots(dest_path: str | os.PathLike[str], path: str | os.PathLike[
 def import_snapshots(
     source: str | os.PathLike[str] | Mapping[str, Any],
     *,
+    now: datetime,
     replace: bool = False,
     path: str | os.PathLike[str] | None = None,
 ) -> ImportResult:
     """Merge snapshots from a file or a dict into the store (rules in the module docstring).
 
+    ``now`` is the moment of the import: weeks after its ISO week and timestamps after its UTC day are refused.
     Invalid input never raises: the result lists the problems in ``errors`` and the store is unchanged.
     A failing write raises ``PersistenceError``.
     """
-    incoming, errors = _load_import(source)
+    incoming, errors = _load_import(source, now)
     if errors:
         return ImportResult(errors=errors)
     result = ImportResult()
@@ -252,74 +256,35 @@ def import_snapshots(
     return result
 
 
-def _load_import(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _load_import(source: str | os.PathLike[str] | Mapping[str, Any],
+                 now: datetime) -> tuple[dict[str, Any], list[str]]:
     if isinstance(source, Mapping):
         raw: Any = copy.deepcopy(dict(source))
         name = "the imported data"
     else:
         name = Path(source).name
         try:
-            raw = orjson.loads(Path(source).read_bytes())
+            raw = parse_json_document(Path(source).read_bytes())
         except FileNotFoundError:
             return {}, [f"{name}: file not found"]
         except OSError as exc:
             return {}, [f"{name}: cannot be read ({exc.strerror or exc})"]
-        except orjson.JSONDecodeError as exc:
-            return {}, [f"{name}: not valid JSON ({exc})"]
+        except ValueError as exc:
+            return {}, [f"{name}: {exc}"]
     if not isinstance(raw, dict):
-        return {}, [f"{name}: expected a JSON object of weeks at the top level"]
-    errors = _validate_import(raw, name)
+        return {}, [f"{name}: expected a JSON object of weeks at the top level, such as "
+                    '{"2025-44": {"flow_load": {...}}}']
+    errors = [f"{name}: {problem}" for problem in snapshot_document_problems(raw, now, SNAPSHOTS_VERSION)]
     weeks = {key: value for key, value in raw.items() if key != META_KEY}
     return weeks, errors
 
 
-def _validate_import(raw: dict[str, Any], name: str) -> list[str]:
-    errors: list[str] = []
-    version = raw.get(META_KEY, {}).get("version") if isinstance(raw.get(META_KEY), dict) else None
-    if isinstance(version, int) and not isinstance(version, bool) and version > SNAPSHOTS_VERSION:
-        errors.append(f"{name}: written by a newer release (schema version {version})")
-    for label, week in raw.items():
-        if label == META_KEY:
-            continue
-        if not is_week_label(label):
-            errors.append(f"{name}: {label!r} is not an ISO week label like 2025-44")
-        elif not isinstance(week, dict):
-            errors.append(f"{name}: week {label} must be an object of metrics")
-        else:
-            for metric, entry in week.items():
-                if not isinstance(entry, dict):
-                    errors.append(f"{name}: {label}/{metric} must be an object")
-                elif "timestamp" in entry and _parse_timestamp(entry["timestamp"]) is None:
-                    stamp = entry["timestamp"]
-                    errors.append(f"{name}: {label}/{metric} has an unreadable timestamp {stamp!r}")
-    return errors
-
-
 def _is_newer_entry(incoming: dict[str, Any], existing: Any) -> bool:
-    new_time = _parse_timestamp(incoming.get("timestamp"))
+    new_time = parse_timestamp(incoming.get("timestamp"))
     if new_time is None:
         return False
-    old_time = _parse_timestamp(existing.get("timestamp")) if isinstance(existing, dict) else None
+    old_time = parse_timestamp(existing.get("timestamp")) if isinstance(existing, dict) else None
     return old_time is None or new_time > old_time
-
-
-def _parse_timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _week_monday(label: str) -> date | None:
-    if not _WEEK_RE.match(label):
-        return None
-    try:
-        return date.fromisocalendar(int(label[:4]), int(label[5:]), 1)
-    except ValueError:
-        return None
 
 
 def _require_week(label: Any) -> None:

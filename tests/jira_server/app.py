@@ -13,8 +13,10 @@ background thread. It implements what ``/work/shared/JIRA_API.md`` describes:
   Jira's message on bad credentials), a JQL subset (``tests.jira_server.jql``) with Jira's error texts.
 
 Test hooks: ``.requests`` (method, path, query, json, headers without Authorization, status),
-``.inject(status, count, retry_after, path_prefix, delay=, headers=, body=)`` queues failures or delays,
-``set_issues`` / ``add_issue`` / ``update_issue`` / ``delete_issue`` change the data, ``.stop()``.
+``.inject(status, count, retry_after, path_prefix, delay=, headers=, body=, dribble=)`` queues failures,
+delays or answers sent one byte at a time, ``set_issues`` / ``add_issue`` / ``update_issue`` /
+``delete_issue`` change the data, ``.stop()``. ``quirks`` switch on misbehaviour seen in the wild (see
+``QUIRKS``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +44,17 @@ NOT_AUTHENTICATED = "Client must be authenticated to access this resource."
 NO_SUCH_ISSUE = "Issue does not exist or you do not have permission to see it."
 SEARCH_GONE = ("The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full "
                "migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
+QUIRKS: dict[str, str] = {
+    "changelog_endless": "per-issue changelog pages never end: no total, no isLast, always a full page of "
+                         "new histories",
+    "changelog_repeats": "per-issue changelog ignores startAt: the first page again and again, no total or isLast",
+    "inline_total_lies": "the inline changelog of a search claims a total of 1,000,000 histories",
+    "search_no_total": "Data Center search answers without total",
+    "search_ignores_start": "Data Center search ignores startAt: always the first page",
+    "search_endless_tokens": "Cloud search always answers its first page with a new nextPageToken",
+    "bulkfetch_endless": "changelog bulkfetch always answers its first page with a new nextPageToken",
+}
+LYING_TOTAL = 1_000_000
 _DEFAULT_BODIES = {429: {"errorMessages": ["Rate limit exceeded."]}, 500: {"errorMessages": ["Internal error."]},
                    503: "Service Unavailable", 502: "Bad Gateway", 504: "Gateway Timeout"}
 
@@ -69,9 +82,15 @@ class JiraApp:
     def __init__(self, store: IssueStore, *, mode: str, email: str, api_token: str, pat: str, page_cap: int,
                  inline_changelog_cap: int, fields: list[dict], myself: dict, anonymous_search: bool,
                  plain_text_401: bool, bulkfetch_status: int | None, bulkfetch_page_cap: int,
-                 epoch_created: bool, page_sizes: Sequence[int] | None, now: Callable[[], float]) -> None:
+                 epoch_created: bool, page_sizes: Sequence[int] | None, now: Callable[[], float],
+                 quirks: Iterable[str] = ()) -> None:
         if mode not in ("cloud", "datacenter"):
             raise ValueError(f"mode must be cloud or datacenter, not {mode!r}")
+        self.quirks = frozenset(quirks)
+        unknown = self.quirks - set(QUIRKS)
+        if unknown:
+            raise ValueError(f"unknown quirks {sorted(unknown)}; known: {sorted(QUIRKS)}")
+        self._endless_tokens = 0
         self.store, self.mode, self.url = store, mode, ""
         self.page_cap, self.inline_cap, self.page_sizes = page_cap, inline_changelog_cap, page_sizes
         self.fields, self.myself, self.now = fields, myself, now
@@ -141,7 +160,13 @@ class JiraApp:
             if injected["delay"]:
                 time.sleep(injected["delay"])
             if injected["status"] is not None:
-                return self._injected_response(injected)
+                response = self._injected_response(injected)
+            else:
+                response = self._route(request, body)
+            return _dribbled(response, injected["dribble"]) if injected["dribble"] else response
+        return self._route(request, body)
+
+    def _route(self, request: Request, body: Any) -> Response:
         for pattern, methods, handler in self._routes:
             match = pattern.fullmatch(request.path)
             if match:
@@ -152,11 +177,11 @@ class JiraApp:
 
     def inject(self, status: int | None, count: int = 1, retry_after: int | str | None = None,
                path_prefix: str | None = None, *, delay: float = 0.0, headers: dict[str, str] | None = None,
-               body: Any = None) -> None:
+               body: Any = None, dribble: float = 0.0) -> None:
         with self._lock:
             self._injected.append({"status": status, "count": count, "retry_after": retry_after,
                                    "prefix": path_prefix or "", "delay": delay, "headers": headers or {},
-                                   "body": body})
+                                   "body": body, "dribble": dribble})
 
     def _take_injection(self, path: str) -> dict | None:
         with self._lock:
@@ -212,9 +237,13 @@ class JiraApp:
         size = max(1, min(_int(options.get("maxResults"), 50), self.page_cap))
         if self.page_sizes:
             size = min(size, self.page_sizes[page % len(self.page_sizes)])
+        if "search_endless_tokens" in self.quirks:
+            offset = 0
         chunk = found[offset:offset + size]
         answer: dict[str, Any] = {"issues": [self._render(issue, "3", options, cloud=True) for issue in chunk]}
-        if offset + len(chunk) < len(found):
+        if "search_endless_tokens" in self.quirks:
+            answer.update(nextPageToken=self._next_endless_token(jql), isLast=False)
+        elif offset + len(chunk) < len(found):
             answer["nextPageToken"] = _make_token(offset + len(chunk), page + 1, jql)
             answer["isLast"] = False
         else:
@@ -240,9 +269,13 @@ class JiraApp:
                 return _json(200, {"startAt": start, "maxResults": size, "total": 0, "issues": []})
             return self._unauthorized()
         found = self._query(str(options.get("jql") or ""), bounded=False)
-        issues = [self._render(issue, "2", options, cloud=False) for issue in found[start:start + size]]
-        return _json(200, {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(found),
-                           "issues": issues})
+        first = 0 if "search_ignores_start" in self.quirks else start
+        issues = [self._render(issue, "2", options, cloud=False) for issue in found[first:first + size]]
+        answer = {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(found),
+                  "issues": issues}
+        if "search_no_total" in self.quirks:
+            del answer["total"]
+        return _json(200, answer)
 
     def _search_options(self, request: Request, body: dict) -> dict[str, Any]:
         if request.method == "POST":
@@ -268,7 +301,14 @@ class JiraApp:
                         "fields": _select_fields(issue.fields, requested or ["*navigable"])}
         if "changelog" in options["expand"]:
             rendered["changelog"] = issue.inline_changelog(self.inline_cap)
+            if "inline_total_lies" in self.quirks:
+                rendered["changelog"] = {**rendered["changelog"], "total": LYING_TOTAL}
         return rendered
+
+    def _next_endless_token(self, scope: str) -> str:
+        with self._lock:
+            self._endless_tokens += 1
+            return _make_token(0, self._endless_tokens, scope)
 
     # ------------------------------------------------------------------ changelogs, fields, myself
 
@@ -296,13 +336,17 @@ class JiraApp:
                     if self.epoch_created and position % 2 == 1:
                         created = (epoch_ms(created) or 0) // 1000
                     flat.append((issue.id, {**history, "created": created, "items": items}))
+        if "bulkfetch_endless" in self.quirks:
+            offset = 0
         logs: list[dict] = []
         for issue_id, history in flat[offset:offset + size]:
             if not logs or logs[-1]["issueId"] != issue_id:
                 logs.append({"issueId": issue_id, "changeHistories": []})
             logs[-1]["changeHistories"].append(history)
         answer: dict[str, Any] = {"issueChangeLogs": logs}
-        if offset + size < len(flat):
+        if "bulkfetch_endless" in self.quirks:
+            answer["nextPageToken"] = self._next_endless_token("bulkfetch")
+        elif offset + size < len(flat):
             answer["nextPageToken"] = _make_token(offset + size, 0, "bulkfetch")
         return _json(200, answer)
 
@@ -314,6 +358,11 @@ class JiraApp:
             return _errors(404, NO_SUCH_ISSUE)
         start = max(0, _int(request.args.get("startAt"), 0))
         size = max(1, min(_int(request.args.get("maxResults"), 100), 100))
+        if "changelog_endless" in self.quirks:
+            values = [_endless_history(issue, start + n) for n in range(size)]
+            return _json(200, {"startAt": start, "maxResults": size, "values": values})
+        if "changelog_repeats" in self.quirks:
+            return _json(200, {"startAt": start, "maxResults": size, "values": issue.histories[:size]})
         values = issue.histories[start:start + size]
         return _json(200, {"self": f"{self.url}{request.full_path}", "maxResults": size, "startAt": start,
                            "total": len(issue.histories), "isLast": start + size >= len(issue.histories),
@@ -327,6 +376,28 @@ class JiraApp:
             return self._unauthorized()
         version = request.path.split("/")[3]
         return _json(200, {"self": f"{self.url}/rest/api/{version}/user?id=1", **self.myself})
+
+
+def _dribbled(response: Response, interval: float) -> Response:
+    """``response`` sent one byte every ``interval`` seconds (headers at once, with the full length)."""
+    data = response.get_data()
+
+    def trickle() -> Iterable[bytes]:
+        for position in range(len(data)):
+            time.sleep(interval)
+            yield data[position:position + 1]
+
+    headers = {key: value for key, value in response.headers.items() if key.lower() != "content-length"}
+    headers["Content-Length"] = str(len(data))
+    return Response(trickle(), status=response.status_code, headers=headers, direct_passthrough=True)
+
+
+def _endless_history(issue: StoredIssue, position: int) -> dict:
+    """History number ``position`` of a changelog that never ends: a new id and a minute later each time."""
+    created = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=position)
+    return {"id": f"{issue.id}{position:09d}", "author": {"displayName": "Dev One"}, "created": jira_time(created),
+            "items": [{"field": "status", "fieldtype": "jira", "fieldId": "status", "from": "10000",
+                       "fromString": "To Do", "to": "3", "toString": "In Progress"}]}
 
 
 def _select_fields(fields: dict[str, Any], requested: list[str]) -> dict[str, Any]:
@@ -380,7 +451,8 @@ class JiraTestServer:
     credentials by 200 and no issues instead of 401; ``plain_text_401``; ``bulkfetch_status`` (e.g. 404/405)
     makes bulkfetch unavailable; ``bulkfetch_page_cap`` the most histories per bulkfetch page;
     ``epoch_created`` gives every second bulkfetch history its ``created`` in epoch seconds; ``page_sizes``
-    (Cloud) cycles short pages, e.g. ``[1, 3]``; ``now`` the clock in epoch seconds.
+    (Cloud) cycles short pages, e.g. ``[1, 3]``; ``now`` the clock in epoch seconds; ``quirks`` names of
+    ``QUIRKS`` to switch on (e.g. ``{"changelog_endless"}``).
     """
 
     def __init__(self, issues: Iterable[dict] = (), *, mode: str = "cloud", email: str = "user@example.com",
@@ -388,7 +460,8 @@ class JiraTestServer:
                  inline_changelog_cap: int | None = None, fields: list[dict] | None = None,
                  myself: dict | None = None, anonymous_search: bool = False, plain_text_401: bool = False,
                  bulkfetch_status: int | None = None, bulkfetch_page_cap: int = 1000, epoch_created: bool = True,
-                 page_sizes: Sequence[int] | None = None, now: Callable[[], float] = time.time) -> None:
+                 page_sizes: Sequence[int] | None = None, now: Callable[[], float] = time.time,
+                 quirks: Iterable[str] = ()) -> None:
         self.store = IssueStore(issues)
         self.now = now
         default_me = CLOUD_MYSELF if mode == "cloud" else DATACENTER_MYSELF
@@ -398,7 +471,8 @@ class JiraTestServer:
             fields=DEFAULT_FIELDS if fields is None else fields,
             myself={**default_me, "emailAddress": email, **(myself or {})}, anonymous_search=anonymous_search,
             plain_text_401=plain_text_401, bulkfetch_status=bulkfetch_status,
-            bulkfetch_page_cap=bulkfetch_page_cap, epoch_created=epoch_created, page_sizes=page_sizes, now=now)
+            bulkfetch_page_cap=bulkfetch_page_cap, epoch_created=epoch_created, page_sizes=page_sizes, now=now,
+            quirks=quirks)
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.socket.getsockname()[1]
         self.url = self.app.url = f"http://127.0.0.1:{self.port}"
@@ -417,10 +491,12 @@ class JiraTestServer:
 
     def inject(self, status: int | None, count: int = 1, retry_after: int | str | None = None,
                path_prefix: str | None = None, *, delay: float = 0.0, headers: dict[str, str] | None = None,
-               body: Any = None) -> None:
+               body: Any = None, dribble: float = 0.0) -> None:
         """Queue ``count`` answers with ``status`` (``None``: answer normally) for requests whose path starts
-        with ``path_prefix``, each after ``delay`` seconds; ``retry_after`` seconds or an HTTP date."""
-        self.app.inject(status, count, retry_after, path_prefix, delay=delay, headers=headers, body=body)
+        with ``path_prefix``, each after ``delay`` seconds; ``retry_after`` seconds or an HTTP date;
+        ``dribble`` > 0 sends the answer's body one byte every ``dribble`` seconds."""
+        self.app.inject(status, count, retry_after, path_prefix, delay=delay, headers=headers, body=body,
+                        dribble=dribble)
 
     def set_issues(self, issues: Iterable[dict]) -> None:
         self.store.replace(issues)

@@ -25,9 +25,9 @@ def epoch_ms(value: Any) -> int | None:
     for parse in (datetime.fromisoformat, lambda text: datetime.strptime(text, _TIME_FORMAT)):
         try:
             moment = parse(value)
-        except ValueError:
+            return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+        except (ValueError, OverflowError):
             continue
-        return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
     return None
 
 
@@ -93,9 +93,11 @@ class StoredIssue:
 
 
 def _history_order(history: dict) -> tuple:
+    """By instant, then by id (digit ids compared by length, then text: numeric order at any length)."""
     moment = epoch_ms(history.get("created"))
     history_id = str(history.get("id"))
-    return (moment is None, moment or 0, int(history_id) if history_id.isdigit() else 0, history_id)
+    digits = history_id.isascii() and history_id.isdigit()
+    return (moment is None, moment or 0, len(history_id) if digits else 0, history_id)
 
 
 class IssueStore:
