@@ -127,6 +127,12 @@ NO_SOURCE = ("no Jira is configured, so there is nothing to fetch: set the Jira 
 
 
 @_reported
+def _print_retry(message: str) -> None:
+    """A retry (Jira busy or slow) on its own stderr line, so a long wait is never silent."""
+    sys.stderr.write(f"\n{message}\n" if sys.stderr.isatty() else f"{message}\n")
+    sys.stderr.flush()
+
+
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Update the issue cache from the configured Jira and optionally write the issues to a file.
 
@@ -141,7 +147,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         raise UsageError(NO_SOURCE)
     progress = _progress_printer()
     try:
-        line = fetch_issues(settings, full=args.full, progress=progress, output=output)
+        line = fetch_issues(settings, full=args.full, progress=progress, output=output, on_retry=_print_retry)
     finally:
         if progress is not None:
             sys.stderr.write("\n")

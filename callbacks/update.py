@@ -33,13 +33,17 @@ def update_data(set_progress: Callable[[tuple], None], _clicks: int | None,
     ``_tab_id`` is unused here: it only makes each tab's background job key differ (see the module docstring).
     """
     toasts = Patch()
+    percent = [0]
 
     def report(done: int, total: int | None) -> None:
-        percent = round(100 * done / total) if total else 0
-        set_progress((percent, format_progress(done, total)))
+        percent[0] = round(100 * done / total) if total else 0
+        set_progress((percent[0], format_progress(done, total)))
 
-    try:
-        result = run_update(progress=report)  # the service reads app_settings.json and refuses a broken one
+    def report_retry(message: str) -> None:  # "Jira busy (HTTP 429), retry 2 of 4 in 5 s" in the progress line
+        set_progress((percent[0], message))
+
+    try:  # the service reads app_settings.json and refuses a broken one
+        result = run_update(progress=report, on_retry=report_retry)
     except (UpdateAlreadyRunning, SettingsError) as error:
         toasts.append(toast(str(error), header="Update Data", icon="warning"))
         return dash.no_update, toasts

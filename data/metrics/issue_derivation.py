@@ -142,6 +142,7 @@ def _active_days(issues: pd.DataFrame, config: FrameConfig, iv_issue: np.ndarray
     flow_us = completed - started
     if config.mapped("active_work_hours"):
         hours = issues["active_work_hours"].to_numpy()
-        override = np.fmin(np.clip(hours, 0.0, None) * US_PER_HOUR, np.clip(flow_us, 0.0, None))
+        with np.errstate(over="ignore"):  # an absurd hour count becomes inf, then the flow time caps it
+            override = np.fmin(np.clip(hours, 0.0, None) * US_PER_HOUR, np.clip(flow_us, 0.0, None))
         active_us = np.where(np.isnan(hours), active_us, override)
     return np.where(np.isnan(flow_us), np.nan, active_us / US_PER_DAY)

@@ -48,9 +48,11 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def fetch_issues(settings: dict[str, Any], *, full: bool, progress: Callable[[int, int | None], None] | None,
-                 output: Path | None) -> str:
-    """Update the issue cache; with ``output`` also write the issues as ``{"issues": [...]}``. The summary."""
-    result = run_update(effective_settings(settings), full=full, progress=progress)
+                 output: Path | None, on_retry: Callable[[str], None] | None = None) -> str:
+    """Update the issue cache; with ``output`` also write the issues as ``{"issues": [...]}``. The summary.
+
+    ``on_retry(message)`` hears of each retry (e.g. Jira answering 429) so a long wait is never silent."""
+    result = run_update(effective_settings(settings), full=full, progress=progress, on_retry=on_retry)
     line = result.summary()
     if output is not None:
         issues = cached_issues()

@@ -41,12 +41,18 @@ from data.services.metrics_service import (
     calculate_metrics_cached,
     record_flow_load_snapshot,
 )
+from data.sources.base import FetchCancelled, UpdateError
 from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
+from data.sources.jira_errors import JiraError
 from data.sources.selection import make_source
 from data.store.issue_cache import load_cached_issues, load_fetch_meta
+from data.store.json_store import PersistenceError
 from data.store.metrics_snapshots import load_snapshots
 
 logger = logging.getLogger(__name__)
+
+# Failures whose message says it all: logged without a traceback.
+_EXPECTED_FAILURES = (JiraError, UpdateError, PersistenceError)
 
 
 class UpdateAlreadyRunning(RuntimeError):
@@ -184,11 +190,14 @@ def metrics_for_period(settings: Mapping[str, Any], start: date, end: date, now:
 
 def run_update(settings: Mapping[str, Any] | None = None, *, full: bool = False,
                progress: Callable[[int, int | None], None] | None = None,
-               cancel: threading.Event | None = None, wait_seconds: float = 0) -> FetchResult:
+               cancel: threading.Event | None = None, wait_seconds: float = 0,
+               on_retry: Callable[[str], None] | None = None) -> FetchResult:
     """Update Data, exclusively: raises ``UpdateAlreadyRunning`` if another update holds the lock.
 
     ``settings`` default to those of ``app_settings.json`` (made effective). Raises ``UpdateRefused`` (nothing
-    fetched, nothing written) when the file, or the settings given, cannot be used.
+    fetched, nothing written) when the file, or the settings given, cannot be used. ``on_retry(message)`` hears
+    of each retry the source makes ("Jira busy (HTTP 429), retry 2 of 4 in 5 s"). Every failed update is
+    logged at ERROR level (``logs/errors.log``); a cancelled one at INFO.
     """
     settings = _settings_for_update(settings)
     lock = FileLock(str(data_file("update.lock")))
@@ -199,7 +208,15 @@ def run_update(settings: Mapping[str, Any] | None = None, *, full: bool = False,
                                    "to finish, then reload this page to see the new data.") from None
     try:
         source = make_source(settings, load_credentials(settings))
+        if on_retry is not None and hasattr(source, "on_retry"):
+            source.on_retry = on_retry
         return update_issues(settings, source, full=full, progress=progress, cancel=cancel)
+    except FetchCancelled:
+        logger.info("Update Data was cancelled; the previous data is kept")
+        raise
+    except Exception as error:
+        logger.error("Update Data failed: %s", error, exc_info=not isinstance(error, _EXPECTED_FAILURES))
+        raise
     finally:
         lock.release()
 

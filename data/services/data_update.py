@@ -62,14 +62,27 @@ class FetchResult:
     data_version: str
     duration_s: float
     changed: bool
+    skipped_histories: int = 0  # changelog entries whose date could not be read (left out, issue kept)
+    skipped_issues: int = 0  # issues the source sent without an id (left out)
 
     def summary(self) -> str:
         requests = f"{self.requests} request{'s' if self.requests != 1 else ''}"
-        return (f"{self.mode} update: {self.new} new, {self.updated} updated, {self.removed} removed; "
+        line = (f"{self.mode} update: {self.new} new, {self.updated} updated, {self.removed} removed; "
                 f"{self.total} issues cached; {requests}; {self.duration_s:.1f} s")
+        return line + skipped_note(self.skipped_histories, self.skipped_issues)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def skipped_note(histories: int, issues: int) -> str:
+    """``; left out: 2 changelog entries with an unreadable date`` (empty when nothing was left out)."""
+    parts = []
+    if histories:
+        parts.append(f"{histories} changelog entr{'y' if histories == 1 else 'ies'} with an unreadable date")
+    if issues:
+        parts.append(f"{issues} issue{'' if issues == 1 else 's'} without an id")
+    return f"; left out: {' and '.join(parts)}" if parts else ""
 
 
 def split_order_by(jql: str) -> tuple[str, str]:
@@ -137,7 +150,8 @@ def update_issues(
         result = run.full()
     else:
         result = run.incremental(meta, reconcile=full or _reconcile_due(meta, settings, now))
-    result = FetchResult(**{**asdict(result), "duration_s": round(time.monotonic() - started, 3)})
+    result = FetchResult(**{**asdict(result), "duration_s": round(time.monotonic() - started, 3),
+                            "skipped_histories": run.skipped_histories, "skipped_issues": run.skipped_issues})
     because = f" (full fetch because {reason})" if reason and result.mode == "full" else ""
     logger.info("Issue update finished: %s%s", result.summary(), because,
                 extra={"update": result.to_dict(), "source": identity["source"]})
@@ -158,6 +172,14 @@ class _Run:
         self.settings, self.source, self.identity, self.demo = settings, source, identity, demo
         self.now, self.progress, self.cancel = now, progress, cancel
         self.requests_before = source.request_count
+        self.skipped_histories = self.skipped_issues = 0
+
+    def _search(self, jql: str, fields: list[str], progress: Progress | None = None) -> list[dict[str, Any]]:
+        """One search of the source; what it left out (unreadable data) is added up for the result."""
+        issues = self.source.search_issues(jql, fields, progress=progress, cancel=self.cancel)
+        self.skipped_histories += int(getattr(self.source, "skipped_history_count", 0) or 0)
+        self.skipped_issues += int(getattr(self.source, "skipped_issue_count", 0) or 0)
+        return issues
 
     @property
     def requests(self) -> int:
@@ -165,8 +187,7 @@ class _Run:
 
     def full(self) -> FetchResult:
         fields = required_fields(self.settings)
-        issues = self.source.search_issues(self.identity["jql"], fields, progress=self.progress,
-                                           cancel=self.cancel)
+        issues = self._search(self.identity["jql"], fields, self.progress)
         fresh = {str(issue["id"]): issue for issue in issues}
         stamp = utc_iso(self.now)
         written = self._save(list(fresh.values()), self._meta(fields, {"last_full_fetch": stamp,
@@ -179,7 +200,7 @@ class _Run:
         overlap = (self.settings.get("jira") or {}).get("incremental_overlap_minutes", 5)
         since = parse_jira_time(meta.get("last_successful_fetch")) or self.now
         delta_jql = incremental_jql(self.identity["jql"], since - timedelta(minutes=overlap))
-        delta = self.source.search_issues(delta_jql, fields, progress=self.progress, cancel=self.cancel)
+        delta = self._search(delta_jql, fields, self.progress)
         mode = "reconcile" if reconcile else "incremental"
         if not delta and not reconcile:
             return self._unchanged(meta, fields, mode, {})
@@ -215,7 +236,7 @@ class _Run:
         for start in range(0, len(missing), _MISSING_CHUNK):
             chunk = missing[start:start + _MISSING_CHUNK]
             jql = restrict_jql(self.identity["jql"], f"key in ({', '.join(chunk)})")
-            for issue in self.source.search_issues(jql, fields, cancel=self.cancel):
+            for issue in self._search(jql, fields):
                 if str(issue["id"]) not in by_id:
                     added += 1
                 by_id[str(issue["id"])] = issue
@@ -263,9 +284,15 @@ def _merge(by_id: dict[str, dict[str, Any]], delta: list[dict[str, Any]]) -> tup
     return new, updated
 
 
+def _updated_text(issue: Mapping[str, Any]) -> Any:
+    """``fields.updated``; ``None`` when an issue (e.g. one cached by an older version) has no fields object."""
+    fields = issue.get("fields")
+    return fields.get("updated") if isinstance(fields, Mapping) else None
+
+
 def _is_newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
-    fresh = parse_jira_time((candidate.get("fields") or {}).get("updated"))
-    known = parse_jira_time((current.get("fields") or {}).get("updated"))
+    fresh = parse_jira_time(_updated_text(candidate))
+    known = parse_jira_time(_updated_text(current))
     if fresh is None or known is None:
         return fresh is not None or known is None
     return fresh > known

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from configuration.logging_config import MIN_SECRET_LENGTH
 from data.sources.base import FetchCancelled
 from data.sources.jira_deadline import CANCELLED_MESSAGE, FetchBudget, RequestWatch, WatchedAdapter
 from data.sources.jira_errors import (
@@ -148,9 +149,13 @@ class JiraHttp:
                 budget.pause(pause, self._sleep)
 
     def scrub(self, text: str) -> str:
-        """``text`` with every secret of this connection replaced by ``***``."""
+        """``text`` with every secret of this connection replaced by ``***``.
+
+        Like the log redaction, secrets shorter than ``MIN_SECRET_LENGTH`` are not searched for: a one-letter
+        test token would otherwise blank out that letter in every message Jira sends.
+        """
         for secret in self._secrets:
-            if secret:
+            if secret and len(secret) >= MIN_SECRET_LENGTH:
                 text = text.replace(secret, "***")
         return text
 
