@@ -126,13 +126,13 @@ NO_SOURCE = ("no Jira is configured, so there is nothing to fetch: set the Jira 
              "use `cli.py demo --output ISSUES.json`")
 
 
-@_reported
 def _print_retry(message: str) -> None:
     """A retry (Jira busy or slow) on its own stderr line, so a long wait is never silent."""
     sys.stderr.write(f"\n{message}\n" if sys.stderr.isatty() else f"{message}\n")
     sys.stderr.flush()
 
 
+@_reported
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Update the issue cache from the configured Jira and optionally write the issues to a file.
 
