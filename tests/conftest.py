@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -119,3 +121,19 @@ def browser() -> Iterator[object]:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@contextmanager
+def watched_page(browser: Any, app: RunningApp, *, accept_downloads: bool = False) -> Iterator[Any]:
+    """A page of ``app`` in a fresh 1440×900 browser context; the test fails if the page logged an error
+    (console errors and uncaught exceptions; a missing favicon is not one)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=accept_downloads)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(app.url)
+    yield page
+    context.close()
+    problems = [text for text in errors if "favicon" not in text]
+    assert problems == [], f"browser errors: {problems}\nserver output:\n{app.output()[-3000:]}"

@@ -19,7 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from data.sources.demo_data import generate_demo_issues
 from data.sources.demo_fields import DEMO_FIELDS, DEMO_SETTINGS_OVERLAY
-from tests.conftest import RunningApp, start_app, stop_app
+from tests.conftest import RunningApp, start_app, stop_app, watched_page
 from tests.jira_server.app import NOT_AUTHENTICATED, JiraTestServer
 
 pytestmark = pytest.mark.browser
@@ -56,18 +56,10 @@ def jira_app(tmp_path_factory: pytest.TempPathFactory, jira: JiraTestServer) -> 
 
 @pytest.fixture
 def page(browser, jira_app: RunningApp) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(jira_app.url)
-    # Loaded: the placeholders are replaced (by nine cards, or by "No data yet" before the first update).
-    expect(page.locator(".metric-card-loading")).to_have_count(0, timeout=TIMEOUT_MS)
-    yield page
-    context.close()
-    problems = [text for text in errors if "favicon" not in text]
-    assert problems == [], f"browser errors: {problems}\nserver output:\n{jira_app.output()[-3000:]}"
+    with watched_page(browser, jira_app) as page:
+        # Loaded: the placeholders are replaced (by nine cards, or by "No data yet" before the first update).
+        expect(page.locator(".metric-card-loading")).to_have_count(0, timeout=TIMEOUT_MS)
+        yield page
 
 
 def _values(page: Page) -> Locator:

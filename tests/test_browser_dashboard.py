@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PROJECT_ROOT, RunningApp, start_app, stop_app
+from tests.conftest import PROJECT_ROOT, RunningApp, start_app, stop_app, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -34,16 +34,8 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
 
 @pytest.fixture
 def page(browser, demo_app: RunningApp) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(demo_app.url)
-    yield page
-    context.close()
-    problems = [text for text in errors if "favicon" not in text]
-    assert problems == [], f"browser errors: {problems}\nserver output:\n{demo_app.output()[-3000:]}"
+    with watched_page(browser, demo_app) as page:
+        yield page
 
 
 def _expect_nine_values(page: Page) -> list[str]:

@@ -27,7 +27,7 @@ from playwright.sync_api import Page, expect
 from configuration.settings import merge_with_defaults
 from data.services.dashboard_service import effective_settings
 from data.store.issue_cache import load_cached_issues
-from tests.conftest import PROJECT_ROOT, RunningApp, start_app, stop_app
+from tests.conftest import PROJECT_ROOT, RunningApp, start_app, stop_app, watched_page
 from ui import ids
 
 pytestmark = pytest.mark.browser
@@ -51,20 +51,12 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
 
 @pytest.fixture
 def page(browser, demo_app: RunningApp) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(demo_app.url)
-    values = page.locator(".metric-value")
-    expect(values).to_have_count(9, timeout=LOAD_TIMEOUT_MS)
-    for index in range(9):
-        expect(values.nth(index)).not_to_have_text(EMPTY_VALUE, timeout=LOAD_TIMEOUT_MS)
-    yield page
-    context.close()
-    problems = [text for text in errors if "favicon" not in text]
-    assert problems == [], f"browser errors: {problems}\nserver output:\n{demo_app.output()[-3000:]}"
+    with watched_page(browser, demo_app, accept_downloads=True) as page:
+        values = page.locator(".metric-value")
+        expect(values).to_have_count(9, timeout=LOAD_TIMEOUT_MS)
+        for index in range(9):
+            expect(values.nth(index)).not_to_have_text(EMPTY_VALUE, timeout=LOAD_TIMEOUT_MS)
+        yield page
 
 
 @pytest.fixture

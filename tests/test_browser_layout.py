@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 from callbacks.field_mapping_discard import LOAD_ERROR_HINT
 from data.sources.demo_data import generate_demo_issues
 from data.sources.demo_fields import DEMO_FIELDS, DEMO_SETTINGS_OVERLAY
-from tests.conftest import RunningApp, start_app, stop_app
+from tests.conftest import RunningApp, start_app, stop_app, watched_page
 from tests.jira_server.app import JiraTestServer
 from ui import ids
 
@@ -69,17 +69,9 @@ def layout_app(tmp_path_factory: pytest.TempPathFactory, jira_url: str) -> Itera
 
 @pytest.fixture
 def page(browser, layout_app: RunningApp) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(layout_app.url)
-    expect(page.locator(".metric-card-loading")).to_have_count(0, timeout=TIMEOUT_MS)
-    yield page
-    context.close()
-    problems = [text for text in errors if "favicon" not in text]
-    assert problems == [], f"browser errors: {problems}\nserver output:\n{layout_app.output()[-3000:]}"
+    with watched_page(browser, layout_app) as page:
+        expect(page.locator(".metric-card-loading")).to_have_count(0, timeout=TIMEOUT_MS)
+        yield page
 
 
 def _navbar_parts(page: Page) -> dict[str, dict[str, float]]:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from data.metrics.period_selection import resolve_period
-from tests.conftest import RunningApp, start_app, stop_app
+from tests.conftest import RunningApp, start_app, stop_app, watched_page
 from ui.period_selector import period_dates_text
 
 pytestmark = pytest.mark.browser
@@ -32,16 +32,8 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
 
 @pytest.fixture
 def page(browser, demo_app: RunningApp) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(demo_app.url)
-    yield page
-    context.close()
-    problems = [text for text in errors if "favicon" not in text]
-    assert problems == [], f"browser errors: {problems}\nserver output:\n{demo_app.output()[-3000:]}"
+    with watched_page(browser, demo_app) as page:
+        yield page
 
 
 def _values(page: Page) -> list[str]:
