@@ -8,103 +8,34 @@ traceback, if any, goes to the log file only.
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
-
-import orjson
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from configuration.logging_config import redact_text, setup_logging
 from configuration.settings import (
     SettingsError,
     is_demo_mode,
-    load_app_settings,
-    merge_with_defaults,
-    validate_settings,
 )
-from data.services.command_service import CommandFailure
-from data.services.issues_file import IssuesInputError
+from data.services.command_arguments import (
+    UsageError,
+    date_arg,
+    int_arg,
+    load_cli_settings,
+    one_line_errors,
+    output_path,
+    period_arg,
+    reported,
+    time_arg,
+)
 from data.services.update_messages import plural
 
 if TYPE_CHECKING:
     from data.metrics.periods import Period
 
 logger = logging.getLogger("cli")
-
-
-def load_cli_settings(path: str | None) -> dict[str, Any]:
-    """``--settings FILE`` (may be partial: missing keys take the defaults) or the data directory's settings.
-
-    A named file is read strictly: missing, unreadable or invalid JSON is an error, never the defaults.
-    """
-    if path is None:
-        return load_app_settings()
-    try:
-        raw = orjson.loads(Path(path).read_bytes())
-    except FileNotFoundError:
-        raise SettingsError(f"settings file not found: {path}") from None
-    except OSError as exc:
-        raise SettingsError(f"cannot read settings file {path}: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise SettingsError(f"settings file {path} is not valid JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise SettingsError(f"settings file {path} must hold a JSON object")
-    settings = merge_with_defaults(raw)
-    errors = validate_settings(settings)
-    if errors:
-        raise SettingsError(f"{path}: " + "; ".join(errors))
-    return settings
-
-
-class UsageError(ValueError):
-    """An argument the user can correct (a date, a number, a combination of options): exit code 2."""
-
-
-def _reported(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """``command`` with its own expected failures turned into one ``error:`` line: 2 for usage, 1 otherwise."""
-
-    @functools.wraps(command)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except UsageError as exc:
-            return _report_failure(args, exc, 2)
-        except (CommandFailure, IssuesInputError) as exc:
-            return _report_failure(args, exc, 1)
-
-    return run
-
-
-def _report_failure(args: argparse.Namespace, exc: Exception, code: int) -> int:
-    message = redact_text(" ".join(str(exc).split()))
-    logger.error("cli %s failed: %s", args.command, message)
-    print(f"error: {message}", file=sys.stderr)
-    return code
-
-
-def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Make argparse's own complaints (a missing option, a bad choice) one ``error:`` line with exit code 2."""
-
-    def error(message: str) -> NoReturn:
-        parser.exit(2, f"error: {message} (see: python cli.py {parser.prog.split()[-1]} --help)\n")
-
-    parser.error = error
-    return parser
-
-
-def _output_path(value: str | None, flag: str) -> Path | None:
-    """The file ``flag`` names, checked before any work: its folder must exist (a typo is not a new folder)."""
-    if value is None:
-        return None
-    path = Path(value)
-    folder = path.parent
-    if not folder.exists():
-        raise UsageError(f"folder {folder} does not exist: create it first or choose another {flag} path")
-    return path
 
 
 def _progress_printer() -> Callable[[int, int | None], None] | None:
@@ -132,7 +63,7 @@ def _print_retry(message: str) -> None:
     sys.stderr.flush()
 
 
-@_reported
+@reported
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Update the issue cache from the configured Jira and optionally write the issues to a file.
 
@@ -141,7 +72,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     """
     from data.services.command_service import fetch_issues
 
-    output = _output_path(args.output, "--output")
+    output = output_path(args.output, "--output")
     settings = load_cli_settings(args.settings)
     if is_demo_mode(settings):
         raise UsageError(NO_SOURCE)
@@ -156,7 +87,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _add_fetch(subparsers: Any) -> None:
-    parser = _one_line_errors(subparsers.add_parser(
+    parser = one_line_errors(subparsers.add_parser(
         "fetch", help="update the issue cache from the configured Jira",
         description="Fetch issues (full the first time, then incremental) from the Jira in the settings "
                     "(jira.url, jira.jql) into the data directory's cache. Credentials come from JIRA_EMAIL + "
@@ -176,46 +107,6 @@ def _add_fetch(subparsers: Any) -> None:
 DEFAULT_EXPORT_DAYS = 30
 
 
-def _date_arg(value: str, flag: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{flag} '{value}' is not a date (expected YYYY-MM-DD)") from None
-
-
-def _time_arg(value: str | None, flag: str = "--now") -> datetime:
-    """An ISO-8601 time (naive means UTC) as an aware UTC datetime; the current time when ``value`` is None."""
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{flag} '{value}' is not an ISO-8601 time such as 2025-06-30T12:00:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _int_arg(value: str | None, flag: str, default: int, minimum: int) -> int:
-    if value is None:
-        return default
-    try:
-        number = int(value.strip())
-    except ValueError:
-        raise UsageError(f"{flag} '{value}' is not a whole number") from None
-    if number < minimum:
-        raise UsageError(f"{flag} must be at least {minimum} (got {number})")
-    return number
-
-
-def _period_arg(start: date, end: date, today: date) -> Period:
-    """The period, refused (usage error) when too long, reversed or ending after ``today`` (UTC)."""
-    from data.metrics.periods import PeriodError, period_until
-
-    try:
-        return period_until(start, end, today)
-    except PeriodError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _export_period(args: argparse.Namespace, now: datetime) -> Period:
     """``--start``/``--end`` together, or the ``--days`` (default 30) days ending on ``now``'s UTC date."""
     if args.days is not None and (args.start or args.end):
@@ -223,12 +114,9 @@ def _export_period(args: argparse.Namespace, now: datetime) -> Period:
     if bool(args.start) != bool(args.end):
         raise UsageError("--start and --end must be given together")
     if args.start:
-        return _period_arg(_date_arg(args.start, "--start"), _date_arg(args.end, "--end"), now.date())
-    days = _int_arg(args.days, "--days", DEFAULT_EXPORT_DAYS, 1)
-    return _period_arg(now.date() - timedelta(days=days - 1), now.date(), now.date())
-
-
-
+        return period_arg(date_arg(args.start, "--start"), date_arg(args.end, "--end"), now.date())
+    days = int_arg(args.days, "--days", DEFAULT_EXPORT_DAYS, 1)
+    return period_arg(now.date() - timedelta(days=days - 1), now.date(), now.date())
 
 
 def _cache_settings(path: str | None) -> dict[str, Any]:
@@ -238,21 +126,15 @@ def _cache_settings(path: str | None) -> dict[str, Any]:
     return effective_settings(load_cli_settings(path))
 
 
-
-
-
-
-
-
-@_reported
+@reported
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Print the nine MetricValues for a period, computed from an issues file (nothing is cached or saved)."""
     from data.metrics.exporters import export_metrics
     from data.services.command_service import compute_metrics
     from data.services.issues_file import load_issues_file
 
-    now = _time_arg(args.now)
-    period = _period_arg(_date_arg(args.start, "--start"), _date_arg(args.end, "--end"), now.date())
+    now = time_arg(args.now)
+    period = period_arg(date_arg(args.start, "--start"), date_arg(args.end, "--end"), now.date())
     settings = load_cli_settings(args.settings)
     loaded = load_issues_file(args.issues)
     metrics = compute_metrics(loaded.issues, settings, period, now)
@@ -266,22 +148,22 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
-@_reported
+@reported
 def cmd_snapshot(args: argparse.Namespace) -> int:
     """Record this ISO week's Flow Load from the cached issues and drop weeks older than the retention."""
     from data.services.command_service import record_week_snapshot
 
-    print(record_week_snapshot(_cache_settings(args.settings), _time_arg(args.now)))
+    print(record_week_snapshot(_cache_settings(args.settings), time_arg(args.now)))
     return 0
 
 
-@_reported
+@reported
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the period's metrics (from the issue cache) or, with ``--snapshots``, the snapshot history."""
     from data.metrics.exporters import export_metrics
     from data.services.command_service import cached_issues, compute_metrics, export_snapshot_history, write_text_file
 
-    output = _output_path(args.output, "--output")
+    output = output_path(args.output, "--output")
     if args.snapshots:
         if args.start or args.end or args.days is not None or args.format not in (None, "json"):
             raise UsageError("--snapshots exports the whole snapshot history as JSON: "
@@ -289,7 +171,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         count = export_snapshot_history(output)
         print(f"wrote {plural(count, 'week')} of snapshots to {output}")
         return 0
-    now = _time_arg(args.now)
+    now = time_arg(args.now)
     period = _export_period(args, now)
     fmt = args.format or "json"
     settings = _cache_settings(args.settings)
@@ -301,7 +183,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-@_reported
+@reported
 def cmd_import_snapshots(args: argparse.Namespace) -> int:
     """Merge a snapshot export into the store (or replace the store, keeping a copy of the old history)."""
     from data.services.command_service import import_snapshot_history
@@ -310,16 +192,16 @@ def cmd_import_snapshots(args: argparse.Namespace) -> int:
     return 0
 
 
-@_reported
+@reported
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write the deterministic demo dataset as ``{"issues": [...]}`` (input of ``metrics --issues``)."""
     from data.services.command_service import write_demo_files
 
-    output = _output_path(args.output, "--output")
-    settings_output = _output_path(args.settings_output, "--settings-output")
-    count = _int_arg(args.issues, "--issues", 2000, 1)
-    seed = _int_arg(args.seed, "--seed", 42, 0)
-    anchor = _time_arg(args.anchor, "--anchor")
+    output = output_path(args.output, "--output")
+    settings_output = output_path(args.settings_output, "--settings-output")
+    count = int_arg(args.issues, "--issues", 2000, 1)
+    seed = int_arg(args.seed, "--seed", 42, 0)
+    anchor = time_arg(args.anchor, "--anchor")
     if args.anchor is None:
         anchor = anchor.replace(hour=0, minute=0, second=0, microsecond=0)  # the dashboard demo's anchor
     try:
@@ -335,7 +217,7 @@ _NOW_HELP = "the moment to compute at, ISO-8601 (naive means UTC); default: now"
 
 
 def _add_metrics(subparsers: Any) -> None:
-    parser = _one_line_errors(subparsers.add_parser(
+    parser = one_line_errors(subparsers.add_parser(
         "metrics", help="print the nine metrics for a period, computed from an issues file",
         description="Compute the nine DORA & Flow metrics for a period from ISSUES.json (a JSON array of Jira "
                     'issues in REST shape, or a search response {"issues": [...]}) and print them. The '
@@ -354,7 +236,7 @@ def _add_metrics(subparsers: Any) -> None:
 
 
 def _add_snapshot(subparsers: Any) -> None:
-    parser = _one_line_errors(subparsers.add_parser(
+    parser = one_line_errors(subparsers.add_parser(
         "snapshot", help="record this week's Flow Load snapshot from the issue cache (for cron)",
         description="Save this ISO week's Flow Load (work in progress now) from the cached issues to "
                     "metrics_snapshots.json, then drop weeks older than snapshots.weeks_to_keep."))
@@ -364,7 +246,7 @@ def _add_snapshot(subparsers: Any) -> None:
 
 
 def _add_export(subparsers: Any) -> None:
-    parser = _one_line_errors(subparsers.add_parser(
+    parser = one_line_errors(subparsers.add_parser(
         "export", help="write the metrics of a period (from the issue cache) or the snapshot history to a file",
         description="Write the nine metrics for a period, computed from the cached issues, to FILE; or, with "
                     "--snapshots, the weekly snapshot history (input of `cli.py import-snapshots`)."))
@@ -381,7 +263,7 @@ def _add_export(subparsers: Any) -> None:
 
 
 def _add_import_snapshots(subparsers: Any) -> None:
-    parser = _one_line_errors(subparsers.add_parser(
+    parser = one_line_errors(subparsers.add_parser(
         "import-snapshots", help="merge a snapshot export into the snapshot history",
         description="Merge FILE (written by `cli.py export --snapshots`) into metrics_snapshots.json: new weeks "
                     "are added, an entry replaces a stored one only when its timestamp is later. A file with "
@@ -393,7 +275,7 @@ def _add_import_snapshots(subparsers: Any) -> None:
 
 
 def _add_demo(subparsers: Any) -> None:
-    parser = _one_line_errors(subparsers.add_parser(
+    parser = one_line_errors(subparsers.add_parser(
         "demo", help="write the demo dataset as an issues file (to try `metrics`)",
         description='Write the deterministic demo team\'s issues as {"issues": [...]}, the input of '
                     "`cli.py metrics --issues`; the same arguments always give the same issues."))
