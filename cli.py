@@ -192,6 +192,9 @@ def cmd_import_snapshots(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_DEMO_ISSUES = 1_000_000  # 20 times the largest benchmark team; more would take minutes and gigabytes
+
+
 @reported
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write the deterministic demo dataset as ``{"issues": [...]}`` (input of ``metrics --issues``)."""
@@ -199,7 +202,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     output = output_path(args.output, "--output")
     settings_output = output_path(args.settings_output, "--settings-output")
-    count = int_arg(args.issues, "--issues", 2000, 1)
+    if settings_output is not None and output is not None and settings_output.resolve() == output.resolve():
+        raise UsageError("--output and --settings-output name the same file: choose two files")
+    count = int_arg(args.issues, "--issues", 2000, 1, MAX_DEMO_ISSUES)
     seed = int_arg(args.seed, "--seed", 42, 0)
     anchor = time_arg(args.anchor, "--anchor")
     if args.anchor is None:
@@ -209,6 +214,66 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                settings_output=settings_output))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    return 0
+
+
+@reported
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """Print a Monte Carlo forecast (how many items by a date, or when N items will be done) as JSON.
+
+    Every argument is checked before the issues file is read; any problem, an unreadable file included, is one
+    ``error:`` line with exit code 2.
+    """
+    import json
+
+    from configuration.settings import SettingsError
+    from data.metrics.forecast import (
+        DEFAULT_HISTORY_DAYS,
+        DEFAULT_TRIALS,
+        MAX_TRIALS,
+        MIN_TRIALS,
+        ForecastInputError,
+        check_arguments,
+    )
+    from data.services.forecast_service import forecast_issues
+    from data.services.issues_file import IssuesInputError, load_issues_file
+
+    now = time_arg(args.now)
+    items = None if args.items is None else int_arg(args.items, "--items", 0, 1)
+    until = None if args.until is None else date_arg(args.until, "--until")
+    history_days = int_arg(args.history_days, "--history-days", DEFAULT_HISTORY_DAYS, 1)
+    trials = int_arg(args.trials, "--trials", DEFAULT_TRIALS, MIN_TRIALS, MAX_TRIALS)
+    seed = int_arg(args.seed, "--seed", 0, 0)
+    try:
+        check_arguments(now.date(), items, until, history_days, trials)
+        settings = load_cli_settings(args.settings)
+        issues = load_issues_file(args.issues).issues
+        result = forecast_issues(issues, settings, now, items=items, until=until, history_days=history_days,
+                                 trials=trials, seed=seed)
+    except (ForecastInputError, SettingsError, IssuesInputError) as exc:
+        raise UsageError(str(exc)) from None
+    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    return 0
+
+
+@reported
+def cmd_analytics(args: argparse.Namespace) -> int:
+    """Print the flow analytics of a period (ANALYTICS.md) computed from an issues file, as JSON.
+
+    Every input problem (a date, a future end, an unreadable issues or settings file) is a usage error: one
+    line, exit code 2, nothing printed on stdout."""
+    from configuration.settings import SettingsError
+    from data.services.analytics_service import analytics_json, compute_analytics
+    from data.services.issues_file import IssuesInputError, load_issues_file
+
+    now = time_arg(args.now)
+    period = period_arg(date_arg(args.start, "--start"), date_arg(args.end, "--end"), now.date())
+    try:
+        settings = load_cli_settings(args.settings)
+        loaded = load_issues_file(args.issues)
+    except (SettingsError, IssuesInputError) as exc:
+        raise UsageError(str(exc)) from None
+    sys.stdout.write(analytics_json(compute_analytics(loaded.issues, settings, period, now)))
     return 0
 
 
@@ -233,6 +298,23 @@ def _add_metrics(subparsers: Any) -> None:
     parser.add_argument("--format", choices=("json", "csv", "prometheus"), default="json",
                         help="output format (default: json)")
     parser.set_defaults(func=cmd_metrics)
+
+
+def _add_analytics(subparsers: Any) -> None:
+    parser = one_line_errors(subparsers.add_parser(
+        "analytics", help="print the flow analytics of a period (cycle time, ageing WIP, CFD...) as JSON",
+        description="Compute the cycle-time scatter, ageing work in progress, time in status, cumulative flow "
+                    "and throughput of a period from ISSUES.json and print them as one JSON object "
+                    "(docs/analytics.md). The settings are used as given, as for `cli.py metrics`. Nothing is "
+                    "cached or saved."))
+    parser.add_argument("--issues", required=True, metavar="ISSUES.json", help="the issues to compute from")
+    parser.add_argument("--settings", metavar="SETTINGS.json", help=f"{_SETTINGS_HELP} app_settings.json")
+    parser.add_argument("--start", required=True, metavar="YYYY-MM-DD", help="first day of the period (UTC)")
+    parser.add_argument("--end", required=True, metavar="YYYY-MM-DD",
+                        help="last day of the period (UTC), not after today; at most 365 days long")
+    parser.add_argument("--now", metavar="ISO-8601", help=_NOW_HELP)
+    parser.add_argument("--format", choices=("json",), default="json", help="output format (default: json)")
+    parser.set_defaults(func=cmd_analytics)
 
 
 def _add_snapshot(subparsers: Any) -> None:
@@ -289,15 +371,37 @@ def _add_demo(subparsers: Any) -> None:
     parser.set_defaults(func=cmd_demo)
 
 
+def _add_forecast(subparsers: Any) -> None:
+    parser = one_line_errors(subparsers.add_parser(
+        "forecast", help="Monte Carlo forecast from an issues file: how many items by a date, or when N are done",
+        description="Simulate the coming days by drawing, with replacement, from the daily counts of completed "
+                    "flow items over the --history-days whole UTC days before today, and print the answers at "
+                    "50/70/85/95%% confidence as JSON. Give exactly one of --items or --until. The same inputs "
+                    "and --seed give the same output."))
+    parser.add_argument("--issues", required=True, metavar="ISSUES.json", help="the issues to compute from")
+    parser.add_argument("--settings", metavar="SETTINGS.json", help=f"{_SETTINGS_HELP} app_settings.json")
+    parser.add_argument("--now", metavar="ISO-8601", help=_NOW_HELP + " (its UTC day is today)")
+    parser.add_argument("--items", metavar="N", help="when will N items be done (N >= 1)")
+    parser.add_argument("--until", metavar="YYYY-MM-DD",
+                        help="how many items will be done by this day (after today, at most 3,650 days ahead)")
+    parser.add_argument("--history-days", metavar="H", help="days of throughput history (>= 1; default: 90)")
+    parser.add_argument("--trials", metavar="T", help="simulated trials, 100 to 1,000,000 (default: 10000)")
+    parser.add_argument("--seed", metavar="S", help="random seed (>= 0; default: 0)")
+    parser.add_argument("--format", choices=("json",), default="json", help="output format (default: json)")
+    parser.set_defaults(func=cmd_forecast)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cli.py", description="DORA & Flow metrics dashboard: command line")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_fetch(subparsers)
     _add_metrics(subparsers)
+    _add_analytics(subparsers)
     _add_snapshot(subparsers)
     _add_export(subparsers)
     _add_import_snapshots(subparsers)
     _add_demo(subparsers)
+    _add_forecast(subparsers)
     return parser
 
 
@@ -317,9 +421,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the one place a failure becomes a message instead of a traceback
-        logger.error("cli %s failed: %s", args.command, exc, exc_info=True)
+        expected = _is_user_error(exc)  # a message written for the user needs no traceback in the log
+        logger.error("cli %s failed: %s", args.command, exc, exc_info=not expected)
         message = " ".join(str(exc).split())
-        if not _is_user_error(exc):
+        if not expected:
             message = f"unexpected {type(exc).__name__}: {message} (the traceback is in the log file)"
         print(f"error: {redact_text(message)}", file=sys.stderr)
         return 1

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dash
 
 from callbacks import (
+    analytics,
     drilldown,
     exports,
     field_mapping,
     field_mapping_discard,
+    forecast,
     jira_settings,
     metrics,
     navbar,
@@ -21,5 +23,5 @@ from callbacks import (
 
 def register_callbacks(app: dash.Dash) -> None:
     for feature in (period, metrics, update, theme, field_mapping, field_mapping_discard, jira_settings, drilldown,
-                    exports, notices, navbar):
+                    exports, notices, navbar, analytics, forecast):
         feature.register(app)

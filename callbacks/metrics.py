@@ -18,6 +18,7 @@ from configuration.settings import is_demo_mode
 from data.metrics.period_selection import resolve_period
 from data.metrics.periods import PeriodError
 from data.services.dashboard_service import dashboard_settings, metrics_for_period, source_label
+from data.services.page_state_service import last_successful_fetch
 from ui import ids
 from ui.formatting import format_last_updated
 from ui.notices import no_data_rows
@@ -54,7 +55,7 @@ def show_metrics(period: dict[str, Any] | None, _data_version: Any, now: datetim
     dora_cards, flow_cards = metric_rows(metrics)
     demo_shown = is_demo_mode(settings) and dataset.meta.get("source") == "demo"
     banner = False if not demo_shown else (dash.no_update if period_only else True)
-    last_updated = dataset.meta.get("last_successful_fetch")
+    last_updated = last_successful_fetch() or dataset.meta.get("last_successful_fetch")
     return dora_cards, flow_cards, format_last_updated(last_updated), source_label(settings), banner
 
 

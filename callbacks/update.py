@@ -54,7 +54,22 @@ def update_data(set_progress: Callable[[tuple], None], _clicks: int | None,
     return result.data_version, toasts
 
 
+CANCELLED = "Update cancelled: nothing was changed, the previous data is kept."
+
+
+def announce_cancel(_clicks: int | None) -> Patch:
+    """Cancel ends the background job without a result of its own, so this callback says what happened."""
+    toasts = Patch()
+    toasts.append(toast(CANCELLED, header="Update Data", icon="info"))
+    return toasts
+
+
 def register(app: dash.Dash) -> None:
+    app.callback(
+        Output(ids.Toasts.CONTAINER, "children", allow_duplicate=True),
+        Input(ids.Navbar.CANCEL_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(announce_cancel)
     app.callback(
         Output(ids.Stores.DATA_VERSION, "data"),
         Output(ids.Toasts.CONTAINER, "children"),

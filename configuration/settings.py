@@ -162,9 +162,9 @@ def _validate_url(url: Any) -> list[str]:
     if not url:
         return []
     if _url_has_userinfo(url):
-        return ["jira.url must not contain a user name or password (https://user:password@host): remove it "
-                "and enter the token in the Jira settings dialog or set JIRA_API_TOKEN / JIRA_PAT"]
-    if not url.startswith(("http://", "https://")):
+        return ["jira.url must not contain a user name or password (the part before an @ in the address): "
+                "remove it and enter the token in the Jira settings dialog or set JIRA_API_TOKEN / JIRA_PAT"]
+    if not url.lower().startswith(("http://", "https://")):
         return [f"jira.url must start with https:// or http:// (got {_shown(url)})"]
     try:
         parts = urlsplit(url)

@@ -22,6 +22,8 @@ SCRIPTS = {
                     ["--inline-caps", "5"]),
     "bench_dashboard": (["First page load after a restart", "Period switch server time"], []),
     "bench_cli": (["cli.py metrics vs parsing its input"], []),
+    "bench_analytics": (["Analytics time, seconds", "Each section alone, warm, seconds"], []),
+    "bench_forecast": (["Forecast engine in-process", "cli.py forecast vs parsing its input"], []),
 }
 
 

@@ -173,3 +173,15 @@ def test_field_mapping_says_why_save_is_off_when_the_fields_cannot_load(page: Pa
     expect(hint).to_have_text(LOAD_ERROR_HINT)
     expect(hint).to_be_visible()
     expect(page.locator(f"#{ids.FieldMapping.SAVE_WRAPPER}")).to_have_attribute("title", LOAD_ERROR_HINT)
+
+
+def test_cancel_says_that_the_update_was_cancelled(page: Page, jira: JiraTestServer) -> None:
+    # Jira holds its first answer for 8 s; Cancel ends the job and a toast says so, the page is idle again.
+    jira.inject(None, count=1, path_prefix=CONTEXT_PATH, delay=8.0)
+    page.locator(f"#{ids.Navbar.UPDATE_BUTTON}").click()
+    cancel = page.locator(f"#{ids.Navbar.CANCEL_BUTTON}")
+    expect(cancel).to_be_visible(timeout=TIMEOUT_MS)
+    cancel.click()
+    expect(page.locator("#toast-container").get_by_text("Update cancelled")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(cancel).to_be_hidden(timeout=TIMEOUT_MS)
+    expect(page.locator("#toast-container .toast-danger")).to_have_count(0)

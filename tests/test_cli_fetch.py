@@ -184,3 +184,44 @@ def test_the_progress_bar_is_one_rewritten_line_on_a_terminal(monkeypatch: pytes
 def test_no_progress_bar_when_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert cli._progress_printer() is None
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "folder"])
+def test_an_output_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    # Writing replaces the file atomically: a link, a pipe or a folder in its place must not be swapped for a
+    # plain file (as root, `--output /dev/null` would otherwise destroy a device).
+    target = tmp_path / "out.json"
+    real = tmp_path / "real.json"
+    real.write_text("original")
+    if kind == "symlink":
+        target.symlink_to(real)
+    elif kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+    result = run_cli("demo", "--issues", "5", "--output", str(target))
+    assert result.returncode == 2
+    assert "must name a regular file" in one_error_line(result)
+    assert real.read_text() == "original" and (target.is_symlink() or not target.is_file())
+
+
+def test_demo_refuses_one_file_for_issues_and_settings(tmp_path: Path) -> None:
+    target = tmp_path / "both.json"
+    result = run_cli("demo", "--issues", "5", "--output", str(target), "--settings-output", str(target))
+    assert result.returncode == 2 and "the same file" in one_error_line(result)
+    assert not target.exists()
+
+
+def test_demo_size_has_an_upper_bound(tmp_path: Path) -> None:
+    result = run_cli("demo", "--issues", "99999999999999999999", "--output", str(tmp_path / "x.json"))
+    assert result.returncode == 2 and "--issues must be at most 1,000,000" in one_error_line(result)
+
+
+def test_an_expected_failure_is_logged_without_a_traceback(tmp_path: Path, isolated_data_dir: Path) -> None:
+    # A settings error is written for the user: the error log gets its line, not a Python traceback.
+    settings = tmp_path / "bad.json"
+    settings.write_text(json.dumps({"jira": {"url": "https://acme.example", "page_size": "100"}}))
+    result = run_cli("fetch", "--settings", str(settings))
+    assert result.returncode != 0 and "page_size" in one_error_line(result)
+    errors = (isolated_data_dir / "logs" / "errors.log").read_text(encoding="utf-8")
+    assert "page_size" in errors and "Traceback" not in errors

@@ -102,6 +102,14 @@ def test_output_is_the_exporter_applied_to_the_calculators_result(capsys, files,
                                  generated_at=ANCHOR)
 
 
+@pytest.fixture()
+def long_retention() -> None:
+    """Keep ten years of weeks: these tests import weeks of 2025, which a 52-week retention would leave out."""
+    from configuration.settings import save_app_settings
+
+    save_app_settings(merge_with_defaults({"snapshots": {"weeks_to_keep": 520}}))
+
+
 def test_json_output_has_the_nine_metrics(capsys, files) -> None:
     code, out, _ = run_main(capsys, *metrics_args(files))
     assert code == 0
@@ -458,6 +466,7 @@ def _seed_history() -> dict:
     return load_snapshots()
 
 
+@pytest.mark.usefixtures("long_retention")
 def test_export_snapshots_round_trips_through_import(capsys, tmp_path: Path, isolated_data_dir: Path) -> None:
     history = _seed_history()
     exported = tmp_path / "history.json"
@@ -471,6 +480,7 @@ def test_export_snapshots_round_trips_through_import(capsys, tmp_path: Path, iso
     assert load_snapshots() == history
 
 
+@pytest.mark.usefixtures("long_retention")
 def test_import_merges_and_keeps_newer_entries(capsys, tmp_path: Path) -> None:
     _seed_history()
     incoming = tmp_path / "incoming.json"
@@ -508,6 +518,7 @@ def test_a_bad_import_changes_nothing(capsys, tmp_path: Path, isolated_data_dir:
     assert sorted(p.name for p in isolated_data_dir.iterdir() if "before-import" in p.name) == []
 
 
+@pytest.mark.usefixtures("long_retention")
 def test_replace_keeps_a_copy_of_the_previous_history(capsys, tmp_path: Path, isolated_data_dir: Path) -> None:
     history = _seed_history()
     incoming = tmp_path / "only-one-week.json"
@@ -603,3 +614,30 @@ def test_a_missing_output_folder_is_refused_not_created(capsys, demo_issues, tmp
                                    f"{flag} path")
     assert not missing.exists()
     assert not (tmp_path / "demo.json").exists()  # nothing is written when any output is refused
+
+
+def test_import_leaves_out_weeks_the_retention_would_delete(capsys, tmp_path: Path) -> None:
+    # With the default 52 weeks kept, a week of three years ago would be deleted by the next snapshot: the
+    # import leaves it out and says so, and keeps the recent week.
+    today = datetime.now(UTC)
+    recent = week_label(today - timedelta(weeks=1))
+    old = week_label(today - timedelta(weeks=160))
+    incoming = tmp_path / "mixed.json"
+    incoming.write_text(json.dumps({recent: {"flow_load": _flow_load(2, "2025-01-01T00:00:00Z")},
+                                    old: {"flow_load": _flow_load(3, "2023-01-01T00:00:00Z")}}))
+    code, out, err = run_main(capsys, "import-snapshots", str(incoming))
+    assert (code, err) == (0, "")
+    assert "1 week added" in out and "1 week older than the last 52 left out" in out
+    assert sorted(load_snapshots()) == [recent]
+
+
+def test_import_is_refused_while_the_settings_file_is_broken(capsys, tmp_path: Path,
+                                                             isolated_data_dir: Path) -> None:
+    (isolated_data_dir / "app_settings.json").write_text(json.dumps({"jira": {"page_size": "100"}}))
+    incoming = tmp_path / "week.json"
+    week = week_label(datetime.now(UTC))
+    incoming.write_text(json.dumps({week: {"flow_load": _flow_load(2, "2025-01-01T00:00:00Z")}}))
+    code, out, err = run_main(capsys, "import-snapshots", str(incoming))
+    assert code == 1 and out == ""
+    assert "page_size" in one_error_line(err) and "nothing was imported" in err
+    assert not (isolated_data_dir / "metrics_snapshots.json").exists()

@@ -506,3 +506,18 @@ def test_download_csv_is_the_drilldown_of_the_selection(loaded_data, frames) -> 
 
 def test_download_without_a_selection_does_nothing() -> None:
     assert download_drilldown_csv(None, NOW) == (dash.no_update, dash.no_update)
+
+
+@pytest.mark.parametrize("summary", ['=HYPERLINK("http://evil/","x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1+1",
+                                     "\r=1+1", " =1", "=cmd|' /C calc'!A0"])
+def test_csv_never_hands_a_spreadsheet_a_formula(summary: str) -> None:
+    # Every text cell a spreadsheet would run (=, +, -, @, tab, CR first, also after the summary is trimmed)
+    # is written with a leading apostrophe; the key and numbers stay as they are.
+    odd = issue("S-9", "Story", jira_time("2025-03-01"), "Done", summary=summary,
+                changes=((jira_time("2025-03-03"), "To Do", "Done"),))
+    frames = build_issue_frames([odd], make_settings())
+    text = drilldown_csv(build_drilldown("flow_velocity", frames, make_settings(), PERIOD, NOW))
+    row = next(iter(csv.DictReader(io.StringIO(text))))
+    assert row["summary"].startswith("'") and row["summary"].lstrip("'").strip() == summary.strip()
+    assert row["key"] == "S-9"
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())

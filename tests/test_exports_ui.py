@@ -25,7 +25,13 @@ from data.metrics.issue_frame import build_issue_frames
 from data.services.export_service import decode_upload, generated_at, import_uploaded_snapshots
 from data.services.metrics_service import calculate_all_metrics
 from data.store.issue_cache import load_fetch_meta
-from data.store.metrics_snapshots import SNAPSHOTS_FILE, export_snapshots, load_snapshots, save_metric_snapshot
+from data.store.metrics_snapshots import (
+    SNAPSHOTS_FILE,
+    export_snapshots,
+    load_snapshots,
+    save_metric_snapshot,
+    week_label,
+)
 from tests.test_drilldown import (
     ISSUES,
     NOW,
@@ -69,6 +75,16 @@ def snapshots_path() -> Path:
 
 
 # ---- layout ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def long_retention() -> None:
+    """Keep ten years of weeks: these tests import weeks of 2025, which a 52-week retention would leave out."""
+    from configuration.settings import load_app_settings, save_app_settings
+
+    settings = load_app_settings()
+    settings["snapshots"]["weeks_to_keep"] = 520
+    save_app_settings(settings)
 
 
 def test_export_menu_items_and_their_ids() -> None:
@@ -186,6 +202,7 @@ def test_snapshot_download_is_what_export_snapshots_writes(tmp_path: Path) -> No
     assert json.loads(download["content"])["2025-14"]["flow_load"]["wip_count"] == 4
 
 
+@pytest.mark.usefixtures("long_retention")
 def test_exported_history_imports_into_an_empty_store() -> None:
     save_metric_snapshot("2025-13", "flow_load", {"wip_count": 3, "by_status": {"In Progress": 3}}, now=NOW)
     save_metric_snapshot("2025-14", "flow_load", {"wip_count": 4, "by_status": {"In Progress": 4}}, now=NOW)
@@ -198,7 +215,7 @@ def test_exported_history_imports_into_an_empty_store() -> None:
     assert load_snapshots() == before
 
 
-@pytest.mark.usefixtures("loaded_data")
+@pytest.mark.usefixtures("loaded_data", "long_retention")
 def test_import_merges_keeping_newer_entries_and_refreshes_the_cards() -> None:
     save_metric_snapshot("2025-14", "flow_load", {"wip_count": 4}, now=datetime(2025, 4, 5, tzinfo=UTC))
     incoming = {
@@ -269,3 +286,14 @@ def test_oversized_upload_is_refused_before_decoding(monkeypatch: pytest.MonkeyP
 
 def test_decode_upload_returns_the_file_bytes() -> None:
     assert decode_upload(upload(b'{"a": 1}')) == b'{"a": 1}'
+
+
+def test_import_is_refused_while_the_settings_file_is_broken(isolated_data_dir) -> None:
+    # A broken app_settings.json makes the dashboard read-only: the upload changes no file and says why.
+    (isolated_data_dir / "app_settings.json").write_text('{"jira": {"page_size": "100"}}', encoding="utf-8")
+    week = week_label(datetime.now(UTC))
+    body = json.dumps({week: {"flow_load": {"wip_count": 3, "by_status": {"In Progress": 3}}}}).encode()
+    toasts, _open, version = import_snapshots_file(upload(body), "week.json")
+    assert "page_size" in toast_text(toasts) and "Nothing was changed" in toast_text(toasts)
+    assert version is dash.no_update
+    assert not (isolated_data_dir / "metrics_snapshots.json").exists()

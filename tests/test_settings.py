@@ -469,3 +469,15 @@ def test_the_readme_lists_every_range() -> None:
         assert row is not None, name
         shown = row.split("|")[2].replace(",", "").split("(")[0].strip()
         assert shown == f"{low:g}–{high}", (name, shown)
+
+
+def test_an_upper_case_scheme_is_a_url_like_any_other() -> None:
+    assert st.validate_settings(st.merge_with_defaults({"jira": {"url": "HTTPS://acme.atlassian.net"}})) == []
+
+
+def test_the_userinfo_message_survives_log_redaction() -> None:
+    # The message must not itself look like a URL with a password, or the redaction filter mangles it.
+    from configuration.logging_config import redact_text
+
+    [message] = st.validate_settings(st.merge_with_defaults({"jira": {"url": "https://bob:hunter22@acme.example"}}))
+    assert redact_text(message) == message and "hunter22" not in message

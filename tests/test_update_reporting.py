@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,38 @@ def test_every_failed_update_is_in_the_error_log(isolated_data_dir: Path, env_cr
     errors = (isolated_data_dir / "logs" / "errors.log").read_text(encoding="utf-8")
     assert "Update Data failed" in errors and "connection refused" in errors
     assert TOKEN not in errors
+
+
+def test_last_updated_moves_on_when_an_update_finds_nothing_new(jira_server_factory,  # noqa: F811
+                                                                 env_credentials) -> None:
+    # The cards' "Last updated" comes from the latest successful fetch, also when that fetch changed nothing
+    # (same data version, so the loaded dataset is the one of the first update).
+    from callbacks.metrics import show_metrics
+    from configuration.secrets import load_credentials
+    from configuration.settings import save_app_settings
+    from data.services.data_update import update_issues
+    from data.sources.selection import make_source
+
+    server = jira_server_factory(make_issues(3))
+    settings = save_app_settings(settings_for(server.url))
+    source = make_source(settings, load_credentials(settings))
+    first = update_issues(settings, source, now=datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    period = {"preset": "custom", "start": "2026-10-01", "end": "2026-10-30"}
+    assert show_metrics(period, first.data_version)[2] == "Last updated 2026-11-02 09:00 UTC"
+    again = update_issues(settings, source, now=datetime(2026, 11, 2, 10, 30, tzinfo=UTC))
+    assert not again.changed and again.data_version == first.data_version
+    assert show_metrics(period, again.data_version)[2] == "Last updated 2026-11-02 10:30 UTC"
+
+
+def test_a_listing_cut_short_by_repeated_pages_is_reported(jira_server_factory, monkeypatch) -> None:  # noqa: F811
+    # Data Center announces 5 issues but answers every page with the first one (it ignores startAt): the
+    # update keeps what it got and says the data may be incomplete, instead of silently caching 1 of 5.
+    monkeypatch.setenv("JIRA_PAT", "pat-xyz")
+    server = jira_server_factory(make_issues(5), mode="datacenter", quirks={"search_ignores_start"}, page_cap=1)
+    settings = merge_with_defaults({"jira": {"url": server.url, "deployment": "datacenter", "jql": "project = PROJ",
+                                             "page_size": 1}})
+    result = run_update(settings)
+    assert result.total == 1
+    assert result.warnings == ("Jira announced 5 issues but sent 1 distinct ones (it repeated or skipped pages): "
+                               "the data may be incomplete; try a smaller jira.page_size or check the Jira server",)
+    assert "warning: Jira announced 5 issues but sent 1" in describe_result(result)

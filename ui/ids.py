@@ -65,6 +65,7 @@ class Stores:
     THEME = "theme-store"
     SETTINGS_VERSION = "settings-version-store"
     TAB_ID = "tab-id-store"  # one per page load: keeps each tab's Update Data job its own
+    OPEN_ISSUE = "open-issue-store"  # the issue a click on an Analytics chart's dot opened in Jira (clientside)
 
 
 class Notices:
@@ -209,3 +210,63 @@ class Exports:
     IMPORT_MODAL = "import-snapshots-modal"
     IMPORT_UPLOAD = "import-snapshots-upload"
     IMPORT_CLOSE = "import-snapshots-close"
+
+
+class Views:
+    """The two views of the page (``/`` the metric cards, ``/analytics`` the charts) and the navbar links."""
+
+    LOCATION = "page-location"
+    DASHBOARD = "dashboard-view"
+    ANALYTICS = "analytics-view"
+    DASHBOARD_LINK = "nav-dashboard-link"
+    ANALYTICS_LINK = "nav-analytics-link"
+
+
+class Analytics:
+    """The Analytics view: one chart card per analytics section (``section`` is its key, e.g. ``cycle_time``;
+    pass ``dash.MATCH`` / ``dash.ALL`` in a callback)."""
+
+    GRAPH = "analytics-graph"
+    STATE = "analytics-state"
+    SUMMARY = "analytics-summary"
+    DOWNLOAD_BUTTON = "analytics-download-button"
+    DOWNLOAD = "analytics-download"
+
+    @staticmethod
+    def graph(section: Any) -> dict[str, Any]:
+        return {"type": Analytics.GRAPH, "section": section}
+
+    @staticmethod
+    def state(section: Any) -> dict[str, Any]:
+        """The message shown instead of the chart when the section cannot be drawn."""
+        return {"type": Analytics.STATE, "section": section}
+
+    @staticmethod
+    def summary(section: Any) -> dict[str, Any]:
+        """The sentence under the chart that states its finding ("85% of items finished within 6.2 days")."""
+        return {"type": Analytics.SUMMARY, "section": section}
+
+    @staticmethod
+    def download_button(section: Any) -> dict[str, Any]:
+        return {"type": Analytics.DOWNLOAD_BUTTON, "section": section}
+
+    @staticmethod
+    def download(section: Any) -> dict[str, Any]:
+        return {"type": Analytics.DOWNLOAD, "section": section}
+
+
+class Forecast:
+    """The Monte Carlo forecast panel of the Analytics view."""
+
+    PANEL = "forecast-panel"
+    MODE = "forecast-mode"
+    UNTIL = "forecast-until"
+    UNTIL_AREA = "forecast-until-area"
+    ITEMS = "forecast-items"
+    ITEMS_AREA = "forecast-items-area"
+    HISTORY_DAYS = "forecast-history-days"
+    MESSAGE = "forecast-message"
+    RESULTS = "forecast-results"
+    HISTOGRAM = "forecast-histogram"
+    HISTORY = "forecast-history"
+    CHARTS = "forecast-charts"

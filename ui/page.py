@@ -1,5 +1,6 @@
-"""The dashboard page: navbar (with the Export menu), demo banner, update progress, period selector,
-DORA and Flow sections.
+"""The dashboard page: navbar (with the Export menu and the Dashboard / Analytics links), demo banner, update
+progress, period selector, DORA and Flow sections (the ``/`` view) and the Analytics view (``/analytics``,
+``ui/analytics_view.py``); a ``dcc.Location`` says which view shows, the period selector serves both.
 
 Pure layout: callbacks fill the card rows (``metric_rows``), toggle visibility with ``HIDDEN`` /
 ``SHOWN`` on the ``style`` of ``ids.Navbar.CANCEL_BUTTON``, ``ids.UpdateProgress.AREA`` and
@@ -18,6 +19,7 @@ from dash import dcc, html
 
 from data.metrics.period_selection import resolve_period
 from ui import ids
+from ui.analytics_view import analytics_view, view_links
 from ui.exports_panel import export_components, export_menu
 from ui.formatting import format_last_updated, format_progress
 from ui.metric_card import metric_card
@@ -127,6 +129,7 @@ def _navbar(data_source_label: str, last_updated: str | None) -> dbc.Navbar:
                     [html.I(className="bi bi-speedometer2 me-2", **{"aria-hidden": "true"}), PRODUCT_NAME],
                     class_name="fw-semibold flex-shrink-0",
                 ),
+                view_links(),
                 status,
                 actions,
             ],
@@ -293,6 +296,7 @@ def build_page(
     dora_slots, flow_slots = loading_placeholder_cards()
     return html.Div(
         [
+            dcc.Location(id=ids.Views.LOCATION, refresh=False),
             dcc.Store(id=ids.Stores.PERIOD, data={"preset": default_period, "start": None, "end": None}),
             dcc.Store(id=ids.Stores.DATA_VERSION, data=None),
             dcc.Store(id=ids.Stores.THEME, storage_type="local"),
@@ -302,7 +306,7 @@ def build_page(
                     _demo_banner(demo_mode),
                     _progress_area(),
                     period_selector(default_period, today, dates_text),
-                    _section(
+                    html.Div([_section(
                         "DORA",
                         "How often and how safely the team delivers to production, with DORA 2023 "
                         "performance tiers.",
@@ -317,7 +321,8 @@ def build_page(
                         ids.Sections.FLOW_ROW,
                         flow_slots,
                         _FLOW_ROW_CLASS,
-                    ),
+                    )], id=ids.Views.DASHBOARD),
+                    analytics_view(today),
                 ],
                 fluid=True,
                 class_name="pb-4",

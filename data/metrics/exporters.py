@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from data.metrics.csv_cells import safe_csv_text
+
 CSV_COLUMNS: tuple[str, ...] = (
     "metric_name",
     "metric_type",
@@ -134,8 +136,10 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else ""
-    if isinstance(value, int | str):
+    if isinstance(value, int):
         return str(value)
+    if isinstance(value, str):
+        return safe_csv_text(value)
     safe = _json_safe(value)
     if isinstance(safe, dict | list):
         return json.dumps(safe, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

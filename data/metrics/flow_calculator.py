@@ -404,3 +404,21 @@ def population(metric_name: str, frames: IssueFrames, settings: Mapping[str, Any
         return pd.DataFrame(columns=columns)
     pop = _population_for(metric_name, frames)
     return pop.table(frames.issues, pop.span(period.window()), spec.columns, dict(spec.extra))
+
+
+# ---------------------------------------------------------------- shared populations
+
+
+def flow_population(metric_name: str, frames: IssueFrames) -> Population:
+    """The memoised candidates of a completion metric (``flow_velocity``, ``flow_time``, ...) over the whole
+    data set, for ``frames`` already derived for the settings. Other views (analytics, forecasts) read these
+    same arrays, so their numbers agree with the cards by construction rather than by a second rule."""
+    return _population_for(metric_name, frames)
+
+
+def wip_at(frames: IssueFrames, as_of: float) -> tuple[np.ndarray, np.ndarray]:
+    """(issue rows, status at ``as_of``) of the Flow Load population at ``as_of`` (epoch µs), for ``frames``
+    already derived for the settings: the rows the Flow Load card counts."""
+    wip = _wip_intervals(frames)
+    mask = wip.at(as_of)
+    return wip.owner[mask], wip.status[mask]

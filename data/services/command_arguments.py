@@ -85,13 +85,19 @@ def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def output_path(value: str | None, flag: str) -> Path | None:
-    """The file ``flag`` names, checked before any work: its folder must exist (a typo is not a new folder)."""
+    """The file ``flag`` names, checked before any work: its folder must exist (a typo is not a new folder),
+    and an existing entry there must be a regular file. A symbolic link, a device (``/dev/null``), a pipe or a
+    folder is refused: the file is written by replacing it atomically, which would put a plain file in the
+    place of a link or a device."""
     if value is None:
         return None
     path = Path(value)
     folder = path.parent
     if not folder.exists():
         raise UsageError(f"folder {folder} does not exist: create it first or choose another {flag} path")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        kind = "a symbolic link" if path.is_symlink() else "a folder" if path.is_dir() else "not a regular file"
+        raise UsageError(f"{path} is {kind}: {flag} must name a regular file (it is replaced as a whole)")
     return path
 
 
@@ -113,7 +119,8 @@ def time_arg(value: str | None, flag: str = "--now") -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def int_arg(value: str | None, flag: str, default: int, minimum: int) -> int:
+def int_arg(value: str | None, flag: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    """A whole number in ``[minimum, maximum]`` (no upper bound when ``maximum`` is None)."""
     if value is None:
         return default
     try:
@@ -122,6 +129,8 @@ def int_arg(value: str | None, flag: str, default: int, minimum: int) -> int:
         raise UsageError(f"{flag} '{value}' is not a whole number") from None
     if number < minimum:
         raise UsageError(f"{flag} must be at least {minimum} (got {number})")
+    if maximum is not None and number > maximum:
+        raise UsageError(f"{flag} must be at most {maximum:,} (got {number:,})")
     return number
 
 

@@ -16,7 +16,7 @@ from configuration.paths import DataDirError, data_file
 from configuration.settings import SettingsError
 from data.metrics.issue_frame import build_issue_frames
 from data.metrics.periods import Period
-from data.services.dashboard_service import UpdateAlreadyRunning, effective_settings, run_update
+from data.services.dashboard_service import UpdateAlreadyRunning, dashboard_settings, effective_settings, run_update
 from data.services.issues_file import IssuesInputError
 from data.services.metrics_service import calculate_all_metrics, record_flow_load_snapshot
 from data.services.update_messages import plural
@@ -97,12 +97,19 @@ def export_snapshot_history(output: Path) -> int:
 
 
 def import_snapshot_history(file: str, *, replace: bool, now: datetime) -> str:
-    """Merge (or, with ``replace``, swap in) a snapshot export; a replaced history is kept in a copy first."""
+    """Merge (or, with ``replace``, swap in) a snapshot export; a replaced history is kept in a copy first.
+
+    Refused while ``app_settings.json`` is broken (nothing is written then); weeks older than
+    ``snapshots.weeks_to_keep`` are left out and counted, since the next snapshot would delete them anyway."""
+    current = dashboard_settings()
+    if current.read_only:
+        raise CommandFailure(f"{current.error}; nothing was imported (fix the settings file first)")
+    weeks_to_keep = int(current.settings["snapshots"]["weeks_to_keep"])
     backup = None
     if replace and load_snapshots():
         backup = data_file(f"{SNAPSHOTS_FILE}.before-import-{now.strftime('%Y%m%dT%H%M%SZ')}")
         export_snapshots(backup)
-    result = import_snapshots(file, now=now, replace=replace)
+    result = import_snapshots(file, now=now, replace=replace, weeks_to_keep=weeks_to_keep)
     if not result.ok:
         if backup is not None:
             backup.unlink(missing_ok=True)
@@ -110,10 +117,18 @@ def import_snapshot_history(file: str, *, replace: bool, now: datetime) -> str:
         raise CommandFailure(f"{result.errors[0]}{more}; nothing was imported")
     if replace:
         kept = f"; the previous history is in {backup}" if backup else ""
-        return f"replaced the snapshot history with {plural(result.added_weeks, 'week')} from {file}{kept}"
+        return (f"replaced the snapshot history with {plural(result.added_weeks, 'week')} from {file}{kept}"
+                f"{_too_old_note(result.too_old, weeks_to_keep)}")
     return (f"imported {file}: {plural(result.added_weeks, 'week')} added, "
             f"{plural(result.updated, 'entry', 'entries')} updated, {result.skipped} kept (the stored entry "
-            "was as new or newer)")
+            f"was as new or newer){_too_old_note(result.too_old, weeks_to_keep)}")
+
+
+def _too_old_note(too_old: int, weeks_to_keep: int) -> str:
+    if not too_old:
+        return ""
+    return (f"; {plural(too_old, 'week')} older than the last {weeks_to_keep} left out "
+            "(snapshots.weeks_to_keep)")
 
 
 def write_demo_files(output: Path, *, count: int, anchor: datetime, seed: int, settings_output: Path | None) -> str:

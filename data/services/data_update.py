@@ -64,12 +64,13 @@ class FetchResult:
     changed: bool
     skipped_histories: int = 0  # changelog entries whose date could not be read (left out, issue kept)
     skipped_issues: int = 0  # issues the source sent without an id (left out)
+    warnings: tuple[str, ...] = ()  # why the data may be incomplete (e.g. Jira repeated pages)
 
     def summary(self) -> str:
         requests = f"{self.requests} request{'s' if self.requests != 1 else ''}"
         line = (f"{self.mode} update: {self.new} new, {self.updated} updated, {self.removed} removed; "
                 f"{self.total} issues cached; {requests}; {self.duration_s:.1f} s")
-        return line + skipped_note(self.skipped_histories, self.skipped_issues)
+        return line + skipped_note(self.skipped_histories, self.skipped_issues) + warnings_note(self.warnings)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +84,11 @@ def skipped_note(histories: int, issues: int) -> str:
     if issues:
         parts.append(f"{issues} issue{'' if issues == 1 else 's'} without an id")
     return f"; left out: {' and '.join(parts)}" if parts else ""
+
+
+def warnings_note(warnings: tuple[str, ...] | list[str]) -> str:
+    """``; warning: <text>`` for each warning (empty when there are none)."""
+    return "".join(f"; warning: {text}" for text in warnings)
 
 
 def split_order_by(jql: str) -> tuple[str, str]:
@@ -151,7 +157,8 @@ def update_issues(
     else:
         result = run.incremental(meta, reconcile=full or _reconcile_due(meta, settings, now))
     result = FetchResult(**{**asdict(result), "duration_s": round(time.monotonic() - started, 3),
-                            "skipped_histories": run.skipped_histories, "skipped_issues": run.skipped_issues})
+                            "skipped_histories": run.skipped_histories, "skipped_issues": run.skipped_issues,
+                            "warnings": tuple(run.warnings)})
     because = f" (full fetch because {reason})" if reason and result.mode == "full" else ""
     logger.info("Issue update finished: %s%s", result.summary(), because,
                 extra={"update": result.to_dict(), "source": identity["source"]})
@@ -173,12 +180,14 @@ class _Run:
         self.now, self.progress, self.cancel = now, progress, cancel
         self.requests_before = source.request_count
         self.skipped_histories = self.skipped_issues = 0
+        self.warnings: list[str] = []
 
     def _search(self, jql: str, fields: list[str], progress: Progress | None = None) -> list[dict[str, Any]]:
         """One search of the source; what it left out (unreadable data) is added up for the result."""
         issues = self.source.search_issues(jql, fields, progress=progress, cancel=self.cancel)
         self.skipped_histories += int(getattr(self.source, "skipped_history_count", 0) or 0)
         self.skipped_issues += int(getattr(self.source, "skipped_issue_count", 0) or 0)
+        self.warnings += [text for text in getattr(self.source, "warnings", None) or () if text not in self.warnings]
         return issues
 
     @property

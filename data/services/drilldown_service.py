@@ -31,6 +31,7 @@ import pandas as pd
 from configuration.defaults import FIELD_LABELS
 from configuration.settings import is_demo_mode
 from data.metrics import dora_calculator, flow_calculator
+from data.metrics.csv_cells import csv_cell
 from data.metrics.exporters import csv_filename
 from data.metrics.issue_frame import ensure_derived
 from data.metrics.issue_tables import BOOLEAN_KEYS, DATE_KEYS, NUMBER_KEYS, TEXT_KEYS, IssueFrames, frame_config
@@ -252,7 +253,7 @@ def drilldown_csv(drilldown: Drilldown) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     for row in drilldown.rows:
-        writer.writerow([_csv_cell(row.get(name)) for name in header])
+        writer.writerow([csv_cell(row.get(name)) for name in header])
     return buffer.getvalue()
 
 
@@ -338,16 +339,6 @@ def _column_values(series: pd.Series, kind: ColumnKind) -> list[Any]:
     if kind == "flag":
         return [None if gone else bool(value) for value, gone in zip(series.tolist(), missing, strict=True)]
     return [None if gone or value == "" else str(value) for value, gone in zip(series.tolist(), missing, strict=True)]
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 def _utc(moment: datetime) -> datetime:

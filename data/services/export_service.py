@@ -24,7 +24,7 @@ from typing import Any
 
 from data.metrics.exporters import EXPORT_FORMATS, export_filename, export_metrics
 from data.metrics.periods import Period
-from data.services.dashboard_service import metrics_for_period
+from data.services.dashboard_service import dashboard_settings, metrics_for_period
 from data.services.metrics_service import ALL_METRICS, clear_memo
 from data.services.update_messages import plural
 from data.store.json_store import PersistenceError
@@ -121,6 +121,13 @@ def import_uploaded_snapshots(contents: str | None, filename: str | None, path: 
     ``now`` (default: the current time) decides which weeks and timestamps would be in the future.
     """
     name = Path(filename).name if filename else "The file"
+    weeks_to_keep = None
+    if path is None:  # the dashboard's own history: never written while the settings file is broken
+        current = dashboard_settings()
+        if current.read_only:
+            return ImportOutcome(False, f"{name} was not imported: {current.error}. Fix the settings file "
+                                        "first. Nothing was changed.")
+        weeks_to_keep = int(current.settings["snapshots"]["weeks_to_keep"])
     try:
         document = parse_json_document(decode_upload(contents))
     except ValueError as error:
@@ -129,7 +136,7 @@ def import_uploaded_snapshots(contents: str | None, filename: str | None, path: 
         return ImportOutcome(False, f"{name} was not imported: expected a JSON object of weeks such as "
                                     f'{{"2025-44": {{"flow_load": {{...}}}}}}. Nothing was changed.')
     try:
-        result = import_snapshots(document, now=now or datetime.now(UTC), path=path)
+        result = import_snapshots(document, now=now or datetime.now(UTC), path=path, weeks_to_keep=weeks_to_keep)
     except PersistenceError as error:
         logger.warning("Snapshot import could not be saved", extra={"error": str(error)})
         return ImportOutcome(False, f"{name} was not imported: {error}. Nothing was changed.")
@@ -144,8 +151,15 @@ def import_uploaded_snapshots(contents: str | None, filename: str | None, path: 
         _forget_cached_metrics()
     return ImportOutcome(True, f"{name} imported: {plural(result.added_weeks, 'new week')}, "
                                f"{plural(result.updated, 'entry', 'entries')} updated, "
-                               f"{plural(result.skipped, 'entry', 'entries')} kept (already as new or newer).",
+                               f"{plural(result.skipped, 'entry', 'entries')} kept (already as new or newer)"
+                               f"{_too_old_note(result.too_old, weeks_to_keep)}.",
                          changed)
+
+
+def _too_old_note(too_old: int, weeks_to_keep: int | None) -> str:
+    if not too_old:
+        return ""
+    return f"; {plural(too_old, 'week')} older than the last {weeks_to_keep} weeks left out (the retention)"
 
 
 def _forget_cached_metrics() -> None:

@@ -53,3 +53,9 @@ def load_page_state() -> PageState:
 def current_data_version() -> str | None:
     """The data version of the issue cache (``None`` before the first update)."""
     return (load_fetch_meta() or {}).get("data_version")
+
+
+def last_successful_fetch() -> str | None:
+    """When the issue cache was last brought up to date, read afresh: an update that found nothing new moves
+    it on without a new data version, so a dataset loaded earlier would show a stale time."""
+    return (load_fetch_meta() or {}).get("last_successful_fetch")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from data.metrics.periods import PeriodError
-from data.services.data_update import FetchResult, skipped_note
+from data.services.data_update import FetchResult, skipped_note, warnings_note
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.jira_errors import JiraError
 from data.store.json_store import PersistenceError
@@ -31,7 +31,8 @@ def describe_result(result: FetchResult) -> str:
                 f"{plural(result.requests, 'request', grouped=True)}).")
     return (f"{result.mode.capitalize()} update: {result.new:,} new, {result.updated:,} updated, "
             f"{result.removed:,} removed; {plural(result.total, 'issue', grouped=True)} in total"
-            f"{skipped_note(result.skipped_histories, result.skipped_issues)}.")
+            f"{skipped_note(result.skipped_histories, result.skipped_issues)}"
+            f"{warnings_note(result.warnings)}.")
 
 
 def describe_failure(error: BaseException) -> str:

@@ -79,6 +79,7 @@ class JiraClient:
         self.fetch_budget = fetch_budget
         self.skipped_history_count = 0
         self.skipped_issue_count = 0
+        self.warnings: list[str] = []  # why the last search may be incomplete (see search_issues)
         self._search = IssueSearch(self._http, self.api, deployment, max_concurrency)
         self._changelogs = ChangelogCompleter(self._search)
 
@@ -111,6 +112,7 @@ class JiraClient:
         budget.check()
         issues, pages = self._search.search(jql, list(fields), "changelog", self.page_size, progress, budget)
         issues = self._with_ids(dedupe(issues))
+        self.warnings = self._listing_warnings(len(issues))
         completed, gone, skipped = self._changelogs.complete(issues, budget)
         if gone:
             issues = [issue for issue in issues if issue_identity(issue) not in gone]
@@ -122,6 +124,17 @@ class JiraClient:
                  len(issues), pages, completed, self.request_count - requests_before,
                  time.perf_counter() - started)
         return issues
+
+    def _listing_warnings(self, distinct: int) -> list[str]:
+        """Why the listing may be incomplete: Jira announced more issues than it sent, or repeated pages."""
+        announced, cut_short = self._search.announced_total, self._search.cut_short
+        if announced is not None and distinct < announced:
+            reason = f" ({cut_short.lower()})" if cut_short else " (it repeated or skipped pages)"
+            return [f"Jira announced {announced} issues but sent {distinct} distinct ones{reason}: the data may "
+                    "be incomplete; try a smaller jira.page_size or check the Jira server"]
+        if cut_short:
+            return [f"{cut_short}, so the listing stopped after {distinct} issues: the data may be incomplete"]
+        return []
 
     def list_issue_ids(self, jql: str, *, cancel: threading.Event | None = None) -> list[tuple[str, str]]:
         """``(id, key)`` of every issue matching ``jql`` (``fields=id``, no changelog), to find deletions."""

@@ -37,7 +37,12 @@ class IssueSearch:
 
     def search(self, jql: str, fields: list[str], expand: str | None, page_size: int,
                progress: Progress | None, budget: FetchBudget) -> tuple[list[dict], int]:
-        """Every issue of every page (duplicates possible: see ``dedupe``) and the number of pages."""
+        """Every issue of every page (duplicates possible: see ``dedupe``) and the number of pages.
+
+        Afterwards ``announced_total`` is the count Data Center announced (``None`` on Cloud, whose count is
+        approximate) and ``cut_short`` says why a listing stopped early (a repeated token or page), if it did."""
+        self.announced_total: int | None = None
+        self.cut_short: str | None = None
         search = self._search_cloud if self.deployment == "cloud" else self._search_datacenter
         return search(jql, fields, expand, page_size, progress, budget)
 
@@ -106,10 +111,12 @@ class IssueSearch:
             last = page.get("isLast") is True or not token or not isinstance(token, str | int)
             if not last and token in sent_tokens:
                 log.warning("Jira repeated a nextPageToken after %d pages; the listing stops there", pages)
+                self.cut_short = f"Jira repeated a page token after {pages} pages"
                 last = True
             if not last and fruitless >= MAX_FRUITLESS_PAGES:
                 log.warning("Jira sent %d pages in a row without a new issue; the listing stops after %d pages",
                             fruitless, pages)
+                self.cut_short = f"Jira sent {fruitless} pages in a row without a new issue"
                 last = True
             if progress is not None:
                 if pages == 1 and not last:
@@ -138,6 +145,7 @@ class IssueSearch:
         first = _object(self.http.request("GET", f"{self.api}/search", params=params, budget=budget))
         issues = _issue_list(first)
         total = int_or_none(first.get("total"))
+        self.announced_total = total
         step = max(1, int_or_none(first.get("maxResults")) or len(issues) or page_size)
         if progress is not None:
             progress(len(issues), total)
@@ -158,6 +166,7 @@ class IssueSearch:
             fresh = _new_ids(batch, seen)
             if batch and not fresh and total is None:
                 log.warning("Jira repeated a page of issues (no total given); the listing stops there")
+                self.cut_short = "Jira repeated a page of issues"
             return not batch or (total is None and not fresh)
 
         by_start, done = {0: issues}, len(issues)

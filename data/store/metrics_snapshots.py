@@ -53,6 +53,7 @@ class ImportResult:
     added_weeks: int = 0
     updated: int = 0
     skipped: int = 0
+    too_old: int = 0  # weeks before the retention window, left out (the next snapshot would delete them)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -158,6 +159,11 @@ def save_snapshots(
     _update(path, mutate)
 
 
+def retention_cutoff(weeks_to_keep: int, today: date) -> date:
+    """The Monday of the oldest week kept: ``weeks_to_keep`` calendar weeks ending with ``today``'s week."""
+    return today - timedelta(days=today.weekday()) - timedelta(weeks=weeks_to_keep - 1)
+
+
 def cleanup_old_snapshots(
     weeks_to_keep: int = DEFAULT_WEEKS_TO_KEEP,
     *,
@@ -172,8 +178,7 @@ def cleanup_old_snapshots(
     """
     if isinstance(weeks_to_keep, bool) or not isinstance(weeks_to_keep, int) or weeks_to_keep < 1:
         raise ValueError(f"weeks_to_keep must be a whole number of at least 1, got {weeks_to_keep!r}")
-    day = today or datetime.now(UTC).date()
-    cutoff = day - timedelta(days=day.weekday()) - timedelta(weeks=weeks_to_keep - 1)
+    cutoff = retention_cutoff(weeks_to_keep, today or datetime.now(UTC).date())
     old = {label for label in load_snapshots(path) if week_monday(label) < cutoff}
     if not old:
         return 0
@@ -221,6 +226,7 @@ def import_snapshots(
     now: datetime,
     replace: bool = False,
     path: str | os.PathLike[str] | None = None,
+    weeks_to_keep: int | None = None,
 ) -> ImportResult:
     """Merge snapshots from a file or a dict into the store (rules in the module docstring).
 
@@ -232,6 +238,10 @@ def import_snapshots(
     if errors:
         return ImportResult(errors=errors)
     result = ImportResult()
+    if weeks_to_keep is not None:  # the retention applies to imported weeks too, and the result says so
+        cutoff = retention_cutoff(weeks_to_keep, now.date())
+        kept = {label: week for label, week in incoming.items() if week_monday(label) >= cutoff}
+        result.too_old, incoming = len(incoming) - len(kept), kept
 
     def mutate(data: dict[str, Any]) -> dict[str, Any]:
         if replace:
