@@ -137,7 +137,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     period = period_arg(date_arg(args.start, "--start"), date_arg(args.end, "--end"), now.date())
     settings = load_cli_settings(args.settings)
     loaded = load_issues_file(args.issues)
-    metrics = compute_metrics(loaded.issues, settings, period, now)
+    metrics = compute_metrics(loaded.issues, settings, period, now, args.team)
     if loaded.truncated_changelogs:
         count = loaded.truncated_changelogs
         print(f"warning: {plural(count, 'issue')} {'has' if count == 1 else 'have'} a truncated changelog (fewer "
@@ -165,9 +165,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     output = output_path(args.output, "--output")
     if args.snapshots:
-        if args.start or args.end or args.days is not None or args.format not in (None, "json"):
+        if args.start or args.end or args.days is not None or args.format not in (None, "json") or args.team:
             raise UsageError("--snapshots exports the whole snapshot history as JSON: "
-                             "--start, --end, --days and --format do not apply")
+                             "--start, --end, --days, --format and --team do not apply")
         count = export_snapshot_history(output)
         print(f"wrote {plural(count, 'week')} of snapshots to {output}")
         return 0
@@ -175,7 +175,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     period = _export_period(args, now)
     fmt = args.format or "json"
     settings = _cache_settings(args.settings)
-    metrics = compute_metrics(cached_issues(), settings, period, now)
+    metrics = compute_metrics(cached_issues(), settings, period, now, args.team)
     text = export_metrics(fmt, metrics, period_start=period.start, period_end=period.end, generated_at=now)
     write_text_file(output, text)
     print(f"wrote {plural(len(metrics), 'metric')} for {period.start.isoformat()}..{period.end.isoformat()} as {fmt} "
@@ -235,7 +235,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         ForecastInputError,
         check_arguments,
     )
-    from data.services.forecast_service import forecast_issues
+    from data.services.command_service import compute_team_forecast
     from data.services.issues_file import IssuesInputError, load_issues_file
 
     now = time_arg(args.now)
@@ -248,8 +248,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         check_arguments(now.date(), items, until, history_days, trials)
         settings = load_cli_settings(args.settings)
         issues = load_issues_file(args.issues).issues
-        result = forecast_issues(issues, settings, now, items=items, until=until, history_days=history_days,
-                                 trials=trials, seed=seed)
+        result = compute_team_forecast(issues, settings, now, args.team, items=items, until=until,
+                                       history_days=history_days, trials=trials, seed=seed)
     except (ForecastInputError, SettingsError, IssuesInputError) as exc:
         raise UsageError(str(exc)) from None
     sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
@@ -263,7 +263,8 @@ def cmd_analytics(args: argparse.Namespace) -> int:
     Every input problem (a date, a future end, an unreadable issues or settings file) is a usage error: one
     line, exit code 2, nothing printed on stdout."""
     from configuration.settings import SettingsError
-    from data.services.analytics_service import analytics_json, compute_analytics
+    from data.services.analytics_service import analytics_json
+    from data.services.command_service import compute_team_analytics
     from data.services.issues_file import IssuesInputError, load_issues_file
 
     now = time_arg(args.now)
@@ -273,12 +274,33 @@ def cmd_analytics(args: argparse.Namespace) -> int:
         loaded = load_issues_file(args.issues)
     except (SettingsError, IssuesInputError) as exc:
         raise UsageError(str(exc)) from None
-    sys.stdout.write(analytics_json(compute_analytics(loaded.issues, settings, period, now)))
+    sys.stdout.write(analytics_json(compute_team_analytics(loaded.issues, settings, period, now, args.team)))
+    return 0
+
+
+@reported
+def cmd_teams(args: argparse.Namespace) -> int:
+    """Print the nine MetricValues of every team for a period, each as ``metrics --team`` gives it; every input
+    problem (an unreadable file, no team field set) is one line with exit code 2."""
+    from data.metrics.teams import teams_csv, teams_json
+    from data.services.command_service import compute_team_metrics
+    from data.services.issues_file import IssuesInputError, load_issues_file
+
+    now = time_arg(args.now)
+    period = period_arg(date_arg(args.start, "--start"), date_arg(args.end, "--end"), now.date())
+    try:
+        settings = load_cli_settings(args.settings)
+        rows = compute_team_metrics(load_issues_file(args.issues).issues, settings, period, now)
+    except (SettingsError, IssuesInputError) as exc:
+        raise UsageError(str(exc)) from None
+    sys.stdout.write(teams_csv(rows) if args.format == "csv" else
+                     teams_json(rows, period_start=period.start, period_end=period.end, generated_at=now))
     return 0
 
 
 _SETTINGS_HELP = "settings file (may be partial: missing keys take the defaults); default: the data directory's"
 _NOW_HELP = "the moment to compute at, ISO-8601 (naive means UTC); default: now"
+_TEAM_HELP = "only this team's issues (dora_flow_config.team_field; case-insensitive; `cli.py teams` lists them)"
 
 
 def _add_metrics(subparsers: Any) -> None:
@@ -297,6 +319,7 @@ def _add_metrics(subparsers: Any) -> None:
     parser.add_argument("--now", metavar="ISO-8601", help=_NOW_HELP)
     parser.add_argument("--format", choices=("json", "csv", "prometheus"), default="json",
                         help="output format (default: json)")
+    parser.add_argument("--team", metavar="NAME", help=_TEAM_HELP)
     parser.set_defaults(func=cmd_metrics)
 
 
@@ -314,7 +337,22 @@ def _add_analytics(subparsers: Any) -> None:
                         help="last day of the period (UTC), not after today; at most 365 days long")
     parser.add_argument("--now", metavar="ISO-8601", help=_NOW_HELP)
     parser.add_argument("--format", choices=("json",), default="json", help="output format (default: json)")
+    parser.add_argument("--team", metavar="NAME", help=_TEAM_HELP)
     parser.set_defaults(func=cmd_analytics)
+
+
+def _add_teams(subparsers: Any) -> None:
+    parser = one_line_errors(subparsers.add_parser(
+        "teams", help="print the nine metrics of every team for a period, computed from an issues file",
+        description="For each team named by dora_flow_config.team_field (sorted by name, (none) last), the nine "
+                    "metrics of the period exactly as `cli.py metrics --team NAME` gives them."))
+    parser.add_argument("--issues", required=True, metavar="ISSUES.json", help="the issues to compute from")
+    parser.add_argument("--settings", metavar="SETTINGS.json", help=f"{_SETTINGS_HELP} app_settings.json")
+    parser.add_argument("--start", required=True, metavar="YYYY-MM-DD", help="first day of the period (UTC)")
+    parser.add_argument("--end", required=True, metavar="YYYY-MM-DD", help="last day of the period (UTC)")
+    parser.add_argument("--now", metavar="ISO-8601", help=_NOW_HELP)
+    parser.add_argument("--format", choices=("json", "csv"), default="json", help="output format (default: json)")
+    parser.set_defaults(func=cmd_teams)
 
 
 def _add_snapshot(subparsers: Any) -> None:
@@ -339,6 +377,7 @@ def _add_export(subparsers: Any) -> None:
     parser.add_argument("--days", metavar="N",
                         help=f"the N days ending today (UTC) instead of --start/--end (default: {DEFAULT_EXPORT_DAYS})")
     parser.add_argument("--snapshots", action="store_true", help="export the snapshot history instead of metrics")
+    parser.add_argument("--team", metavar="NAME", help=_TEAM_HELP)
     parser.add_argument("--settings", metavar="SETTINGS.json", help=f"{_SETTINGS_HELP} app_settings.json")
     parser.add_argument("--now", metavar="ISO-8601", help=_NOW_HELP)
     parser.set_defaults(func=cmd_export)
@@ -387,12 +426,14 @@ def _add_forecast(subparsers: Any) -> None:
     parser.add_argument("--history-days", metavar="H", help="days of throughput history (>= 1; default: 90)")
     parser.add_argument("--trials", metavar="T", help="simulated trials, 100 to 1,000,000 (default: 10000)")
     parser.add_argument("--seed", metavar="S", help="random seed (>= 0; default: 0)")
+    parser.add_argument("--team", metavar="NAME", help=_TEAM_HELP)
     parser.add_argument("--format", choices=("json",), default="json", help="output format (default: json)")
     parser.set_defaults(func=cmd_forecast)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cli.py", description="DORA & Flow metrics dashboard: command line")
+    parser = one_line_errors(argparse.ArgumentParser(prog="cli.py",
+                                                     description="DORA & Flow metrics dashboard: command line"))
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_fetch(subparsers)
     _add_metrics(subparsers)
@@ -402,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import_snapshots(subparsers)
     _add_demo(subparsers)
     _add_forecast(subparsers)
+    _add_teams(subparsers)
     return parser
 
 

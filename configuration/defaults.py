@@ -70,6 +70,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
             "flow": {key: None for key in FLOW_MAPPING_KEYS},
         },
         "field_metadata": {},
+        # The Jira field naming an issue's team(s): "project", "components", "labels" or a custom field id.
+        "team_field": None,
         "wip_statuses": ["In Progress", "In Review"],
         "active_statuses": ["In Progress"],
         "completed_statuses": ["Done", "Closed", "Resolved"],

@@ -224,6 +224,10 @@ def _validate_dora_flow_config(config: Mapping[str, Any]) -> list[str]:
                 errors.append(f"dora_flow_config.flow_type_mappings.{flow_type} must be a list of names")
     if not isinstance(config.get("field_metadata"), Mapping):
         errors.append("dora_flow_config.field_metadata must be an object")
+    team_field = config.get("team_field")
+    if team_field is not None and (not isinstance(team_field, str) or not team_field.strip()):
+        errors.append("dora_flow_config.team_field must be a Jira field id naming the team (project, components, "
+                      f"labels or a custom field such as customfield_10200), or null (got {_shown(team_field)})")
     return errors
 
 

@@ -225,3 +225,11 @@ def test_an_expected_failure_is_logged_without_a_traceback(tmp_path: Path, isola
     assert result.returncode != 0 and "page_size" in one_error_line(result)
     errors = (isolated_data_dir / "logs" / "errors.log").read_text(encoding="utf-8")
     assert "page_size" in errors and "Traceback" not in errors
+
+
+def test_an_unknown_option_is_one_line_too(tmp_path: Path) -> None:
+    # argparse reports options no command knows through the top-level parser: one line and exit 2 as well.
+    result = run_cli("demo", "--output", str(tmp_path / "x.json"), "--bogus")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --bogus" in one_error_line(result)
+    assert not (tmp_path / "x.json").exists()

@@ -20,8 +20,9 @@ from data.metrics.field_values import (
     parse_timestamps,
     timestamp_raw,
 )
-from data.metrics.issue_tables import BOOLEAN_KEYS, DATE_KEYS, MAPPING_KEYS, TEXT_KEYS, IssueFrames
+from data.metrics.issue_tables import BOOLEAN_KEYS, DATE_KEYS, MAPPING_KEYS, TEAM_KEY, TEXT_KEYS, IssueFrames
 from data.metrics.periods import series_us
+from data.metrics.teams import TEAM_COLUMN, team_column
 
 
 def _project_text(value: Any) -> str | None:
@@ -105,7 +106,7 @@ def parse_issue_frames(raw_issues: Iterable[Any], field_ids: Mapping[str, str | 
     if missing_status.any():
         last = _last_status(len(issues), intervals["issue_idx"].to_numpy(), intervals["status"])
         issues.loc[missing_status, "status"] = last[missing_status]
-    ids_tuple = tuple((key, field_ids.get(key)) for key in MAPPING_KEYS)
+    ids_tuple = tuple((key, field_ids.get(key)) for key in (*MAPPING_KEYS, TEAM_KEY))
     return IssueFrames(issues, intervals, transitions, ids_tuple, skipped_issue_count=skipped)
 
 
@@ -143,6 +144,8 @@ def _issue_columns(ids: list, keys: list, fields_list: list[dict],
             columns[key] = pd.Series([boolean_value(v) for v in raw], dtype="boolean")
         else:
             columns[key] = pd.Series([number_value(v) for v in raw], dtype=np.float64)
+    team_id = field_ids.get(TEAM_KEY)
+    columns[TEAM_COLUMN] = team_column([f.get(team_id) for f in fields_list] if team_id else [None] * n, team_id)
     type_keys = [fold(t) if t else None for t in columns["issue_type"]]
     columns["issue_type_key"] = pd.Series(type_keys, dtype=object)
     return pd.DataFrame(columns, index=pd.RangeIndex(n))

@@ -23,6 +23,9 @@ TEXT_KEYS: tuple[str, ...] = ("target_environment", "flow_item_type")
 BOOLEAN_KEYS: tuple[str, ...] = ("deployment_successful", "production_impact")
 NUMBER_KEYS: tuple[str, ...] = ("active_work_hours",)
 MAPPING_KEYS: tuple[str, ...] = DORA_MAPPING_KEYS + FLOW_MAPPING_KEYS
+TEAM_KEY = "team_field"
+"""The field id naming the team (``dora_flow_config.team_field``): parsed with the mappings, so changing it
+re-parses the issues (see ``data.metrics.teams``)."""
 
 
 
@@ -76,6 +79,8 @@ def frame_config(settings: Mapping[str, Any]) -> FrameConfig:
         for key in keys:
             value = group_map.get(key)
             field_ids.append((key, value.strip() if isinstance(value, str) and value.strip() else None))
+    team = get(TEAM_KEY)
+    field_ids.append((TEAM_KEY, team.strip() if isinstance(team, str) and team.strip() else None))
     lookup: dict[str, str] = {fold(name): name for name in FLOW_TYPES}
     type_mappings = get("flow_type_mappings") or {}
     for canonical in FLOW_TYPES:

@@ -18,7 +18,6 @@ from typing import Any
 from data.metrics.analytics import SECTIONS, calculate_analytics
 from data.metrics.csv_cells import csv_cell
 from data.metrics.exporters import csv_filename
-from data.metrics.issue_frame import build_issue_frames
 from data.metrics.periods import Period
 from data.services.dashboard_service import load_dataset
 
@@ -33,12 +32,6 @@ def analytics_for_dashboard(settings: Mapping[str, Any], start: date, end: date,
     if dataset is None:
         return None
     return calculate_analytics(dataset.frames, settings, Period(start, end), now)
-
-
-def compute_analytics(issues: list[dict[str, Any]], settings: Mapping[str, Any], period: Period,
-                      now: datetime) -> dict[str, Any]:
-    """The analytics object from raw issues (the command line's input): tables built, then the five sections."""
-    return calculate_analytics(build_issue_frames(issues, settings), settings, period, now)
 
 
 def analytics_json(analytics: Mapping[str, Any]) -> str:

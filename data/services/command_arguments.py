@@ -18,6 +18,7 @@ import orjson
 from configuration.logging_config import redact_text
 from configuration.settings import SettingsError, load_app_settings, merge_with_defaults, validate_settings
 from data.metrics.periods import Period, PeriodError, period_until
+from data.metrics.teams import TeamError
 from data.services.command_service import CommandFailure
 from data.services.issues_file import IssuesInputError
 
@@ -59,7 +60,7 @@ def reported(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except UsageError as exc:
+        except (UsageError, TeamError) as exc:  # an unknown team, or no team field set: a usage error
             return report_failure(args, exc, 2)
         except (CommandFailure, IssuesInputError) as exc:
             return report_failure(args, exc, 1)
@@ -77,8 +78,11 @@ def report_failure(args: argparse.Namespace, exc: Exception, code: int) -> int:
 def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Make argparse's own complaints (a missing option, a bad choice) one ``error:`` line with exit code 2."""
 
+    command = parser.prog.split()[-1]
+    see = "python cli.py --help" if command == "cli.py" else f"python cli.py {command} --help"
+
     def error(message: str) -> NoReturn:
-        parser.exit(2, f"error: {message} (see: python cli.py {parser.prog.split()[-1]} --help)\n")
+        parser.exit(2, f"error: {message} (see: {see})\n")
 
     parser.error = error
     return parser

@@ -8,14 +8,18 @@ them; ``cli.py`` prints it as one line.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from configuration.paths import DataDirError, data_file
 from configuration.settings import SettingsError
+from data.metrics.analytics import calculate_analytics
+from data.metrics.forecast import forecast
 from data.metrics.issue_frame import build_issue_frames
+from data.metrics.issue_tables import IssueFrames
 from data.metrics.periods import Period
+from data.metrics.teams import TeamError, all_issues_coverage, canonical_team, restrict_to_team, team_names
 from data.services.dashboard_service import UpdateAlreadyRunning, dashboard_settings, effective_settings, run_update
 from data.services.issues_file import IssuesInputError
 from data.services.metrics_service import calculate_all_metrics, record_flow_load_snapshot
@@ -42,7 +46,7 @@ class CommandFailure(RuntimeError):
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     SettingsError, DataDirError, UpdateError, UpdateAlreadyRunning, JiraError, FetchCancelled, PersistenceError,
-    IssuesInputError, CommandFailure,
+    IssuesInputError, CommandFailure, TeamError,
 )
 """Errors whose message is written for the user (anything else is a bug, and the CLI says so)."""
 
@@ -70,10 +74,57 @@ def cached_issues() -> list[dict[str, Any]]:
 
 
 def compute_metrics(issues: list[dict[str, Any]], settings: dict[str, Any], period: Period,
-                    now: datetime) -> dict[str, dict]:
-    """The nine MetricValues, exactly as ``calculate_all_metrics`` gives them (with the stored snapshots)."""
+                    now: datetime, team: str | None = None) -> dict[str, dict]:
+    """The nine MetricValues, exactly as ``calculate_all_metrics`` gives them (with the stored snapshots);
+    with ``team``, those of that team's issues (``TeamError`` for an unknown team or no team field set)."""
     frames = build_issue_frames(issues, settings)
-    return calculate_all_metrics(frames, settings, period, now, snapshots=load_snapshots())
+    if team is None:
+        return calculate_all_metrics(frames, settings, period, now, snapshots=load_snapshots())
+    return _team_metrics(frames, settings, period, now, team, all_issues_coverage(frames))
+
+
+def _team_metrics(frames: IssueFrames, settings: dict[str, Any], period: Period, now: datetime, team: str,
+                  coverage: date | None) -> dict[str, dict]:
+    """One team's nine MetricValues: the tables restricted once, the coverage start that of all issues.
+
+    The recorded weekly Flow Load snapshots count every team, so a team's Flow Load history is replayed from
+    its own changelogs instead."""
+    return calculate_all_metrics(restrict_to_team(frames, team), settings, period, now, coverage=coverage)
+
+
+def compute_team_metrics(issues: list[dict[str, Any]], settings: dict[str, Any], period: Period,
+                         now: datetime) -> list[tuple[str, dict[str, dict]]]:
+    """``cli.py teams``: (team, nine MetricValues) per team, sorted by name with ``(none)`` last; each exactly
+    what ``compute_metrics(..., team=name)`` gives."""
+    frames = build_issue_frames(issues, settings)
+    coverage = all_issues_coverage(frames)
+    return [(name, _team_metrics(frames, settings, period, now, name, coverage)) for name in team_names(frames)]
+
+
+def team_frames(issues: list[dict[str, Any]], settings: dict[str, Any],
+                team: str | None) -> tuple[IssueFrames, str | None]:
+    """The tables of ``issues`` (restricted to ``team`` when given) and the team as the data spells it."""
+    frames = build_issue_frames(issues, settings)
+    if team is None:
+        return frames, None
+    return restrict_to_team(frames, team), canonical_team(frames, team)
+
+
+def compute_team_analytics(issues: list[dict[str, Any]], settings: dict[str, Any], period: Period,
+                           now: datetime, team: str | None) -> dict[str, Any]:
+    """``cli.py analytics [--team]``: the analytics object, ``team`` set to the team's name when restricted."""
+    frames, name = team_frames(issues, settings, team)
+    analytics = calculate_analytics(frames, settings, period, now)
+    analytics["team"] = name
+    return analytics
+
+
+def compute_team_forecast(issues: list[dict[str, Any]], settings: dict[str, Any], now: datetime,
+                          team: str | None, **options: Any) -> dict[str, Any]:
+    """``cli.py forecast [--team]``: the forecast of the (team's) issues; ``options`` are ``forecast``'s
+    (``ForecastInputError`` for arguments out of rule)."""
+    frames, _ = team_frames(issues, settings, team)
+    return forecast(frames, settings, now, **options)
 
 
 def record_week_snapshot(settings: dict[str, Any], now: datetime) -> str:

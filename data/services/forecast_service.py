@@ -15,7 +15,7 @@ from data.metrics.forecast import (
     forecast,
     utc_day,
 )
-from data.metrics.issue_frame import build_issue_frames, ensure_derived
+from data.metrics.issue_frame import ensure_derived
 from data.services.dashboard_service import load_dataset
 
 INVALID_INPUT = "invalid_input"
@@ -71,12 +71,3 @@ def current_wip_count(settings: Mapping[str, Any], now: datetime) -> int | None:
     if missing_configuration("flow_load", frames.config)[2]:
         return None
     return int(current_flow_load(frames, settings, now)["wip_count"])
-
-
-def forecast_issues(issues: list[dict[str, Any]], settings: Mapping[str, Any], now: datetime, *,
-                    items: int | None, until: date | None, history_days: int, trials: int,
-                    seed: int) -> dict[str, Any]:
-    """``cli.py forecast``: the forecast of an issues list; ``ForecastInputError`` for arguments out of rule."""
-    frames = build_issue_frames(issues, settings)
-    return forecast(frames, settings, now, items=items, until=until, history_days=history_days, trials=trials,
-                    seed=seed)

@@ -113,6 +113,9 @@ def required_fields(settings: Mapping[str, Any]) -> list[str]:
         for group in mappings.values() if isinstance(group, Mapping)
         for value in group.values() if isinstance(value, str) and value.strip()
     }
+    team = (settings.get("dora_flow_config") or {}).get("team_field")  # the field naming the team(s)
+    if isinstance(team, str) and team.strip():
+        mapped.add(team.strip())
     return [*BASE_FIELDS, *sorted(mapped - set(BASE_FIELDS))]
 
 
