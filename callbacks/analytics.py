@@ -19,7 +19,7 @@ from callbacks.metrics import NO_DATA_DEMO, NO_DATA_JIRA, NO_DATA_READ_ONLY
 from configuration.settings import is_demo_mode
 from data.metrics.period_selection import resolve_period
 from data.metrics.periods import Period, PeriodError
-from data.services.analytics_service import analytics_csv, analytics_for_dashboard
+from data.services.analytics_service import analytics_csv, analytics_for_dashboard, with_summaries
 from data.services.dashboard_service import DashboardSettings, dashboard_settings
 from data.services.drilldown_service import jira_base_url
 from ui import ids
@@ -59,7 +59,7 @@ def show_analytics(pathname: str | None, period: Any, theme: str | None, now: da
     now = now or datetime.now(UTC)
     selected, current = _period(period, now), dashboard_settings()
     analytics = analytics_for_dashboard(current.settings, selected.start, selected.end, now)
-    return chart_outputs(analytics, theme, jira_url=jira_base_url(current.settings),
+    return chart_outputs(with_summaries(current.settings, analytics), theme, jira_url=jira_base_url(current.settings),
                          no_data_explanation=no_data_explanation(current))
 
 

@@ -145,3 +145,22 @@ def test_cli_unreadable_issues_file_is_exit_2(files: dict[str, Path], isolated_d
                    "2025-06-01", "--end", "2025-06-30", "--now", "2025-07-02T09:00:00Z", data_dir=isolated_data_dir)
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and "is not valid JSON" in done.stderr
+
+
+def test_chart_hover_gets_summaries_without_changing_the_exported_object(isolated_data_dir: Path) -> None:
+    # The scatter's hover shows each item's summary; the object the CSV and the CLI use keeps ANALYTICS.md's
+    # fields only. Summaries are compared with the cached demo issues' own fields.summary.
+    from data.services.analytics_service import with_summaries
+    from data.store.issue_cache import load_cached_issues
+
+    settings = dashboard_service.effective_settings(merge_with_defaults({}))
+    dashboard_service.ensure_demo_data(settings)
+    today, now = datetime.now(UTC).date(), datetime.now(UTC)
+    plain = analytics_for_dashboard(settings, today - timedelta(days=29), today, now)
+    before = json.dumps(plain, sort_keys=True)
+    enriched = with_summaries(settings, plain)
+    summaries = {i["key"]: i["fields"]["summary"] for i in load_cached_issues().issues}
+    points = enriched["cycle_time"]["points"]
+    assert points and all(point["summary"] == summaries[point["key"]] for point in points)
+    assert all(item["summary"] == summaries[item["key"]] for item in enriched["aging_wip"]["items"])
+    assert json.dumps(plain, sort_keys=True) == before and "summary" not in plain["cycle_time"]["points"][0]

@@ -34,6 +34,26 @@ def analytics_for_dashboard(settings: Mapping[str, Any], start: date, end: date,
     return calculate_analytics(dataset.frames, settings, Period(start, end), now)
 
 
+def with_summaries(settings: Mapping[str, Any], analytics: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A copy of ``analytics`` whose cycle-time points and ageing items also carry the issue's ``summary``, for
+    the charts' hover text. The object of the command line and the CSV downloads stays without it (ANALYTICS.md
+    fields only); the summaries come from the same loaded tables."""
+    if analytics is None:
+        return None
+    dataset = load_dataset(settings)
+    if dataset is None:
+        return dict(analytics)
+    issues = dataset.frames.issues
+    summary_of = dict(zip(issues["key"].astype(str), issues["summary"], strict=True))
+    enriched = dict(analytics)
+    for section, rows in (("cycle_time", "points"), ("aging_wip", "items")):
+        part = analytics.get(section)
+        if isinstance(part, Mapping) and isinstance(part.get(rows), list):
+            enriched[section] = {**part, rows: [{**row, "summary": summary_of.get(str(row.get("key")))}
+                                                for row in part[rows]]}
+    return enriched
+
+
 def analytics_json(analytics: Mapping[str, Any]) -> str:
     """The object as the command line prints it: two-space indent, UTF-8 text (non-ASCII kept), one final
     newline; keys in the order ANALYTICS.md lists them."""
