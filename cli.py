@@ -144,7 +144,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
               "histories than changelog.total); their status times may be incomplete. `cli.py fetch --output` "
               "writes complete changelogs.", file=sys.stderr)
     sys.stdout.write(export_metrics(args.format, metrics, period_start=period.start, period_end=period.end,
-                                    generated_at=now))
+                                    generated_at=now, team=args.team))
     return 0
 
 
@@ -176,7 +176,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or "json"
     settings = _cache_settings(args.settings)
     metrics = compute_metrics(cached_issues(), settings, period, now, args.team)
-    text = export_metrics(fmt, metrics, period_start=period.start, period_end=period.end, generated_at=now)
+    text = export_metrics(fmt, metrics, period_start=period.start, period_end=period.end, generated_at=now,
+                          team=args.team)
     write_text_file(output, text)
     print(f"wrote {plural(len(metrics), 'metric')} for {period.start.isoformat()}..{period.end.isoformat()} as {fmt} "
           f"to {output}")

@@ -262,7 +262,8 @@ def demo_settings(**jira: Any) -> dict[str, Any]:
 def dataset_file(n_issues: int, results_dir: Path) -> Path:
     """The cached demo dataset of ``n_issues`` (a JSON array in REST shape), generated on first use."""
     folder = results_dir / "datasets"
-    path = folder / f"demo-{n_issues}-c{CHANGES_PER_ISSUE}-s{SEED}-{ANCHOR:%Y%m%dT%H%M}.json"
+    # "-teams": generated since the demo has its Team field (older cached files lack it)
+    path = folder / f"demo-{n_issues}-c{CHANGES_PER_ISSUE}-s{SEED}-{ANCHOR:%Y%m%dT%H%M}-teams.json"
     if not path.exists():
         from data.sources.demo_data import generate_demo_issues
 

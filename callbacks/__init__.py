@@ -16,6 +16,7 @@ from callbacks import (
     navbar,
     notices,
     period,
+    teams,
     theme,
     update,
 )
@@ -23,5 +24,5 @@ from callbacks import (
 
 def register_callbacks(app: dash.Dash) -> None:
     for feature in (period, metrics, update, theme, field_mapping, field_mapping_discard, jira_settings, drilldown,
-                    exports, notices, navbar, analytics, forecast):
+                    exports, notices, navbar, analytics, forecast, teams):
         feature.register(app)

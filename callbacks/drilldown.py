@@ -14,6 +14,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, Patch, State, dcc
 
+from callbacks.team_selection import selected_team, team_kwargs
 from data.metrics.period_selection import resolve_period
 from data.metrics.periods import Period, PeriodError
 from data.services.dashboard_service import dashboard_settings
@@ -30,21 +31,24 @@ def _settings() -> dict[str, Any]:
     return dashboard_settings().settings
 
 
-def show_drilldown(metric_name: str, period: dict[str, Any] | None, now: datetime | None = None) -> tuple:
-    """(is_open, title, summary, columns, data, cell styles, selection) for the modal."""
+def show_drilldown(metric_name: str, period: dict[str, Any] | None, now: datetime | None = None, *,
+                   team: str | None = None) -> tuple:
+    """(is_open, title, summary, columns, data, cell styles, selection) for the modal; ``team`` (empty or None =
+    all teams) lists that team's issues, and the selection keeps it so Download CSV saves the same list."""
     now = now or datetime.now(UTC)
     if metric_name not in METRIC_NAMES:
         return (dash.no_update,) * 7
     try:
         selected = resolve_period(period, now.date())
-        drilldown = drilldown_for_dashboard(metric_name, _settings(), selected, now)
+        drilldown = drilldown_for_dashboard(metric_name, _settings(), selected, now, **team_kwargs(team))
     except PeriodError as error:
         return True, drilldown_title(metric_name), dbc.Alert(str(error), color="warning"), [], [], [], None
     except Exception as error:  # the user gets a message, the log gets the traceback
         logger.exception("Drill-down failed", extra={"metric": metric_name})
         message = dbc.Alert(f"The issues behind this number could not be listed: {error}", color="danger")
         return True, drilldown_title(metric_name), message, [], [], [], None
-    selection = {"metric": metric_name, "start": selected.start.isoformat(), "end": selected.end.isoformat()}
+    selection = {"metric": metric_name, "start": selected.start.isoformat(), "end": selected.end.isoformat(),
+                 "team": selected_team(team)}
     return (True, drilldown_title(metric_name, selected.start, selected.end), drilldown_summary(drilldown),
             table_columns(drilldown), table_data(drilldown), table_cell_conditional(drilldown), selection)
 
@@ -56,7 +60,8 @@ def download_drilldown_csv(selection: dict[str, Any] | None, now: datetime | Non
     now = now or datetime.now(UTC)
     try:
         period = Period(selection.get("start"), selection.get("end"))
-        drilldown = drilldown_for_dashboard(selection["metric"], _settings(), period, now)
+        drilldown = drilldown_for_dashboard(selection["metric"], _settings(), period, now,
+                                            **team_kwargs(selection.get("team")))
         return dcc.send_string(drilldown_csv(drilldown), drilldown_filename(drilldown), type=CSV_MEDIA_TYPE), \
             dash.no_update
     except Exception as error:  # a failed download is a message, never a traceback
@@ -75,11 +80,11 @@ def _clicked_metric() -> str | None:
     return None
 
 
-def _open(_clicks: list[Any], period: dict[str, Any] | None) -> tuple:
+def _open(_clicks: list[Any], period: dict[str, Any] | None, team: Any) -> tuple:
     metric_name = _clicked_metric()
     if metric_name is None:
         raise dash.exceptions.PreventUpdate
-    return show_drilldown(metric_name, period)
+    return show_drilldown(metric_name, period, team=team)
 
 
 def register(app: dash.Dash) -> None:
@@ -93,6 +98,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.Drilldown.SELECTION, "data"),
         Input(ids.drilldown_button(ALL), "n_clicks"),
         State(ids.Stores.PERIOD, "data"),
+        State(ids.Teams.SELECTOR, "value"),
         prevent_initial_call=True,
     )(_open)
     app.callback(

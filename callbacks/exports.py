@@ -14,6 +14,7 @@ from typing import Any
 import dash
 from dash import Input, Output, Patch, State, dcc
 
+from callbacks.team_selection import team_kwargs
 from data.metrics.period_selection import resolve_period
 from data.metrics.periods import PeriodError
 from data.services.dashboard_service import dashboard_settings
@@ -47,13 +48,15 @@ def _send(export: ExportFile) -> dict[str, Any]:
     return dcc.send_string(export.content, export.filename, type=export.media_type)
 
 
-def download_metrics(fmt: str, period: dict[str, Any] | None, now: datetime | None = None) -> tuple[Any, Any]:
-    """(download or no_update, toast Patch or no_update): the selected period's metrics in ``fmt``."""
+def download_metrics(fmt: str, period: dict[str, Any] | None, now: datetime | None = None, *,
+                     team: str | None = None) -> tuple[Any, Any]:
+    """(download or no_update, toast Patch or no_update): the selected period's metrics in ``fmt``, for the
+    selected ``team`` (empty or None = all teams), so the file matches the cards on screen."""
     now = now or datetime.now(UTC)
     try:
         selected = resolve_period(period, now.date())
         settings = dashboard_settings().settings
-        return _send(current_metrics_export(fmt, settings, selected, now)), dash.no_update
+        return _send(current_metrics_export(fmt, settings, selected, now, **team_kwargs(team))), dash.no_update
     except (ExportUnavailable, PeriodError) as error:
         return dash.no_update, _toast(str(error), "Export", "warning")
     except Exception as error:  # a failed export is a message, never a traceback
@@ -94,8 +97,9 @@ def register(app: dash.Dash) -> None:
         Output(ids.Toasts.CONTAINER, "children", allow_duplicate=True),
         *(Input(item, "n_clicks") for item in FORMAT_BY_ITEM),
         State(ids.Stores.PERIOD, "data"),
+        State(ids.Teams.SELECTOR, "value"),
         prevent_initial_call=True,
-    )(lambda *args: download_metrics(FORMAT_BY_ITEM[dash.ctx.triggered_id], args[-1]))
+    )(lambda *args: download_metrics(FORMAT_BY_ITEM[dash.ctx.triggered_id], args[-2], team=args[-1]))
     app.callback(
         Output(ids.Exports.SNAPSHOTS_DOWNLOAD, "data"),
         Output(ids.Toasts.CONTAINER, "children", allow_duplicate=True),

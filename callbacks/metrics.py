@@ -14,6 +14,7 @@ from typing import Any
 import dash
 from dash import Input, Output
 
+from callbacks.team_selection import team_kwargs
 from configuration.settings import is_demo_mode
 from data.metrics.period_selection import resolve_period
 from data.metrics.periods import PeriodError
@@ -31,10 +32,11 @@ NO_DATA_READ_ONLY = ("There is no cached data to show, and Update Data is off un
 
 
 def show_metrics(period: dict[str, Any] | None, _data_version: Any, now: datetime | None = None, *,
-                 period_only: bool = False) -> tuple:
+                 period_only: bool = False, team: str | None = None) -> tuple:
     """(DORA cards, Flow cards, last-updated text, data-source text, demo banner open).
 
-    ``period_only`` (only the period changed) leaves the demo banner as the user left it.
+    ``period_only`` (only the period or the team changed) leaves the demo banner as the user left it; ``team``
+    (the navbar selector's value; empty or None = all teams) restricts every card to that team's issues.
     """
     now = now or datetime.now(UTC)
     current = dashboard_settings()
@@ -44,7 +46,7 @@ def show_metrics(period: dict[str, Any] | None, _data_version: Any, now: datetim
     except PeriodError:
         return (dash.no_update,) * 5
     metrics, dataset = metrics_for_period(settings, selected.start, selected.end, now,
-                                          read_only=current.read_only)
+                                          read_only=current.read_only, **team_kwargs(team))
     if dataset is None:
         if current.read_only:
             explanation = NO_DATA_READ_ONLY
@@ -69,5 +71,6 @@ def register(app: dash.Dash) -> None:
         Input(ids.Stores.PERIOD, "data"),
         Input(ids.Stores.DATA_VERSION, "data"),
         Input(ids.Stores.SETTINGS_VERSION, "data"),
-    )(lambda period, version, _settings_version: show_metrics(
-        period, version, period_only=dash.ctx.triggered_id == ids.Stores.PERIOD))
+        Input(ids.Teams.SELECTOR, "value"),
+    )(lambda period, version, _settings_version, team: show_metrics(
+        period, version, period_only=dash.ctx.triggered_id in (ids.Stores.PERIOD, ids.Teams.SELECTOR), team=team))

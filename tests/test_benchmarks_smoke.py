@@ -24,6 +24,7 @@ SCRIPTS = {
     "bench_cli": (["cli.py metrics vs parsing its input"], []),
     "bench_analytics": (["Analytics time, seconds", "Each section alone, warm, seconds"], []),
     "bench_forecast": (["Forecast engine in-process", "cli.py forecast vs parsing its input"], []),
+    "bench_teams": (["Team switch, seconds", "cli.py teams vs parsing its input"], ["--cli-runs", "1"]),
 }
 
 

@@ -26,7 +26,7 @@ from data.metrics.teams import all_issues_coverage
 from data.services.dashboard_service import effective_settings
 from data.services.metrics_service import ALL_METRICS, calculate_all_metrics
 from data.sources.demo_data import generate_demo_issues
-from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
+from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY, TEAM
 from data.store.issue_cache import required_fields, save_cached_issues
 from tests.conftest import PROJECT_ROOT
 
@@ -49,6 +49,8 @@ def team_issues() -> list[dict]:
         item["fields"]["labels"] = [] if position % 10 == 9 else [team]
     earliest = min(range(len(issues)), key=lambda i: issues[i]["fields"]["created"])
     issues[earliest]["fields"]["labels"] = ["Alpha"]
+    for item in issues:  # the demo's own Team field (what demo mode maps) names the same teams
+        item["fields"][TEAM] = {"value": item["fields"]["labels"][0]} if item["fields"]["labels"] else None
     return issues
 
 
@@ -66,7 +68,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     paths["issues"].write_bytes(orjson.dumps({"issues": ISSUES}))
     paths["beta"].write_bytes(orjson.dumps({"issues": only("Beta")}))
     paths["settings"].write_bytes(orjson.dumps({"dora_flow_config": {**DEMO_SETTINGS_OVERLAY, "team_field": "labels"}}))
-    paths["unmapped"].write_bytes(orjson.dumps({"dora_flow_config": DEMO_SETTINGS_OVERLAY}))
+    paths["unmapped"].write_bytes(orjson.dumps({"dora_flow_config": {**DEMO_SETTINGS_OVERLAY, "team_field": None}}))
     return paths
 
 

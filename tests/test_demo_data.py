@@ -4,6 +4,8 @@ with the project's own parsing code."""
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import itertools
 import json
 from collections import Counter
@@ -13,8 +15,11 @@ from typing import Any
 import pytest
 
 from configuration.settings import merge_with_defaults, validate_settings
+from data.metrics.periods import Period
+from data.services.command_service import compute_team_metrics
 from data.sources.demo_data import generate_demo_issues
 from data.sources.demo_fields import DEMO_FIELD_MAPPINGS, DEMO_FIELDS, DEMO_SETTINGS_OVERLAY, DEMO_USER
+from data.sources.demo_teams import team_weights
 
 ANCHOR = datetime(2025, 6, 18, 14, tzinfo=UTC)  # a Wednesday afternoon
 JIRA_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"
@@ -432,3 +437,103 @@ def test_settings_overlay_is_valid_and_covers_the_demo_types(issues: list[dict[s
 def test_demo_user_is_what_myself_returns() -> None:
     assert DEMO_USER["displayName"] == "Demo User" and DEMO_USER["timeZone"] == "UTC"
     assert DEMO_USER["accountId"]
+
+
+# --- the demo organisation (teams) ------------------------------------------------------------------------
+
+TEAM_FIELD = "customfield_10400"
+TEAM_NAMES = ("Platform", "Payments", "Mobile", "Growth")
+# sha256 of json.dumps(issues, sort_keys=True) with the Team field removed, taken from the generator as it was
+# before the demo had teams: the team draw must leave every other generated value exactly as it was.
+UNCHANGED_CASES = [
+    ({"n_issues": 2000, "anchor": datetime(2026, 3, 2, 12, tzinfo=UTC), "seed": 42},
+     "6a788e30f38f45a93278dbd8f1f6c5b4d8f3bf4b3771fa79cca8916c43dc07a9"),
+    ({"n_issues": 777, "anchor": datetime(2025, 7, 15, 9, tzinfo=UTC), "seed": 7, "months": 6,
+      "project_key": "ABC", "changes_per_issue": 8.0},
+     "e9999335ce31e808142f4ce7f4fa51aa1793ec8655d67a3e2d5300a50d6d8277"),
+    ({"n_issues": 5, "anchor": datetime(2026, 1, 1, tzinfo=UTC), "seed": 1},
+     "39b542e35125d71e8d88a7f2086e06472c427e49688d9c60fb826b98da7d1503"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "expected"), UNCHANGED_CASES)
+def test_without_the_team_field_the_issues_are_those_of_the_single_team_demo(arguments: dict[str, Any],
+                                                                           expected: str) -> None:
+    issues = generate_demo_issues(**arguments)
+    for issue in issues:
+        del issue["fields"][TEAM_FIELD]  # a KeyError here means an issue lacks the field
+    assert hashlib.sha256(json.dumps(issues, sort_keys=True).encode()).hexdigest() == expected
+
+
+def team_of(issue: dict[str, Any]) -> str | None:
+    value = issue["fields"][TEAM_FIELD]
+    return None if value is None else value["value"]
+
+
+def test_the_team_field_is_a_select_field_the_demo_settings_map() -> None:
+    field = next(field for field in DEMO_FIELDS if field["id"] == TEAM_FIELD)
+    assert field["name"] == "Team" and field["schema"]["type"] == "option"
+    assert DEMO_SETTINGS_OVERLAY["team_field"] == TEAM_FIELD
+    assert validate_settings(merge_with_defaults({"dora_flow_config": copy.deepcopy(DEMO_SETTINGS_OVERLAY)})) == []
+
+
+def test_every_issue_has_a_team_option_and_only_a_few_work_items_have_none(issues: list[dict[str, Any]]) -> None:
+    teams = Counter(team_of(issue) for issue in issues)
+    assert set(teams) == {*TEAM_NAMES, None}
+    # the four teams have different sizes; about 2% of the 84% work items have no team (about 34 of 2,000)
+    assert len({teams[name] for name in TEAM_NAMES}) == 4
+    assert 10 <= teams[None] <= 70
+    assert all(type_name(issue) not in ("Deployment", "Incident") for issue in issues if team_of(issue) is None)
+    options = {json.dumps(issue["fields"][TEAM_FIELD], sort_keys=True) for issue in issues if team_of(issue)}
+    assert len(options) == 4  # one option object (id, value, self) per team
+
+
+def test_platform_deploys_most_and_safest_and_payments_fails_most(issues: list[dict[str, Any]]) -> None:
+    deployments = [issue for issue in issues if type_name(issue) == "Deployment"]
+    count = Counter(team_of(issue) for issue in deployments)
+    failed = Counter(team_of(issue) for issue in deployments if is_failed(issue["fields"]))
+    rate = {name: failed[name] / count[name] for name in TEAM_NAMES}
+    assert count.most_common(1)[0][0] == "Platform"
+    assert min(rate, key=rate.get) == "Platform" and rate["Platform"] <= 0.05
+    # about 11% of deployments fail overall; 75% of the failed ones go to Payments, which takes about a quarter
+    # of all deployments: roughly a third of its deployments fail
+    assert max(rate, key=rate.get) == "Payments" and rate["Payments"] >= 0.2
+
+
+def test_platform_commits_reach_production_fastest(issues: list[dict[str, Any]]) -> None:
+    waits: dict[str, list[float]] = {name: [] for name in TEAM_NAMES}
+    for issue in issues:
+        fields = issue["fields"]
+        if type_name(issue) == "Deployment" and fields["customfield_10103"] and fields["customfield_10102"]:
+            try:
+                commit = parse(fields["customfield_10102"])
+            except ValueError:  # the demo's unparseable commit dates
+                continue
+            waits[team_of(issue)].append((parse(fields["customfield_10103"]) - commit) / timedelta(hours=1))
+    medians = {name: sorted(values)[len(values) // 2] for name, values in waits.items()}
+    assert min(medians, key=medians.get) == "Platform"
+    assert medians["Platform"] < 24 < min(medians[name] for name in TEAM_NAMES if name != "Platform")
+
+
+def test_the_team_comparison_shows_an_elite_deployer_and_a_struggling_team(issues: list[dict[str, Any]]) -> None:
+    settings = merge_with_defaults({"dora_flow_config": copy.deepcopy(DEMO_SETTINGS_OVERLAY)})
+    end = ANCHOR.date() - timedelta(days=1)
+    rows = dict(compute_team_metrics(copy.deepcopy(issues), settings,
+                                     Period(end - timedelta(days=89), end), ANCHOR))
+    assert list(rows) == ["Growth", "Mobile", "Payments", "Platform", "(none)"]
+    platform, payments = rows["Platform"], rows["Payments"]
+    assert platform["lead_time_for_changes"]["performance_tier"] == "Elite"
+    assert platform["change_failure_rate"]["performance_tier"] == "Elite"
+    assert payments["change_failure_rate"]["performance_tier"] == "Low"
+    assert platform["deployment_frequency"]["value"] > payments["deployment_frequency"]["value"]
+
+
+def test_team_weights_are_probabilities() -> None:
+    records = [{"type": kind} for kind in ("Story", "Bug", "Task", "Technical Debt", "Risk")]
+    records += [{"type": "Deployment", "failed": failed, "deployed": 100 * 3_600_000, "committed": committed}
+                for failed in (True, False) for committed in (None, 99 * 3_600_000, 70 * 3_600_000, 0)]
+    records += [{"type": "Incident", "detected": 0, "recovered": recovered}
+                for recovered in (None, 1_000, 5 * 3_600_000, 30 * 3_600_000)]
+    for record in records:
+        weights = team_weights(record)
+        assert len(weights) == 5 and min(weights) >= 0 and sum(weights) == pytest.approx(1.0)

@@ -479,7 +479,7 @@ def test_show_drilldown_opens_the_modal_with_linked_rows(loaded_data) -> None:
     assert title == "Lead Time for Changes · 2025-03-01 to 2025-03-31"
     assert [row["key"] for row in data] == [f"[{key}]({JIRA_URL}/browse/{key})" for key in ("D-1", "D-2", "D-6")]
     assert {"if": {"column_id": "lead_time_days"}, "textAlign": "right"} in cell_styles
-    assert selection == {"metric": "lead_time_for_changes", "start": "2025-03-01", "end": "2025-03-31"}
+    assert selection == {"metric": "lead_time_for_changes", "start": "2025-03-01", "end": "2025-03-31", "team": None}
     assert "Value: 2 days" in text_of(summary)
 
 

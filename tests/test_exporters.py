@@ -17,6 +17,7 @@ import pytest
 from data.metrics.exporters import (
     CSV_COLUMNS,
     EXPORT_FORMATS,
+    TIER_LEVELS,
     csv_filename,
     export_filename,
     export_metrics,
@@ -232,17 +233,24 @@ def test_prometheus_families_values_and_labels() -> None:
     assert list(families) == [
         "dora_flow_change_failure_rate", "dora_flow_deployment_frequency", "dora_flow_lead_time_for_changes",
         "dora_flow_mean_time_to_recovery", "dora_flow_flow_load", "dora_flow_flow_velocity",
-        "dora_flow_sample_size"]
+        "dora_flow_metric_tier", "dora_flow_sample_size"]
     for name, source in metrics.items():
         family = families[f"dora_flow_{name}"]
         assert source["unit"] in family["help"]
         [(labels, value)] = family["samples"]
         assert labels == {"error_state": source["error_state"], "metric_type": source["metric_type"],
-                          "tier": source["performance_tier"] or "", "unit": source["unit"]}
+                          "team": "all", "unit": source["unit"]}
         if source["error_state"] == "success":
             assert value == source["value"]
         else:
             assert math.isnan(value)
+    # The tier is a value (Elite 1, High 2, Medium 3, Low 4), not a label: sample_metrics gives deployment
+    # frequency and lead time the tier "Elite" (→ 1); every other metric has none (→ NaN).
+    tiers = {labels["metric"]: value for labels, value in families["dora_flow_metric_tier"]["samples"]}
+    assert {labels["team"] for labels, _ in families["dora_flow_metric_tier"]["samples"]} == {"all"}
+    assert {k: v for k, v in tiers.items() if not math.isnan(v)} == {"deployment_frequency": 1,
+                                                                    "lead_time_for_changes": 1}
+    assert set(tiers) == set(metrics)
     sizes = {labels["metric"]: value for labels, value in families["dora_flow_sample_size"]["samples"]}
     # From details.sample_size where present, else total - excluded (lead time: 5 - 1), else NaN.
     assert {k: v for k, v in sizes.items() if not math.isnan(v)} == {
@@ -255,17 +263,17 @@ def test_prometheus_marks_non_success_with_nan_even_if_a_value_leaked() -> None:
                                   message="boom")}
     families = parse_exposition(to_prometheus(leaked, prefix="team"))
     [(labels, value)] = families["team_flow_time"]["samples"]
-    assert labels["error_state"] == "calculation_error" and labels["tier"] == "" and math.isnan(value)
+    assert labels["error_state"] == "calculation_error" and "tier" not in labels and math.isnan(value)
     assert "NaN" in to_prometheus(leaked).splitlines()[2]
 
 
 def test_prometheus_escapes_label_values() -> None:
-    metrics = {"flow_load": metric("flow_load", "flow", 2, TRICKY_TEXT, tier='a"b\\c')}
-    text = to_prometheus(metrics)
+    metrics = {"flow_load": metric("flow_load", "flow", 2, TRICKY_TEXT)}
+    text = to_prometheus(metrics, team='a"b\\c')
     assert 'unit="He said \\"ship it\\" \\\\ then\\nleft, again"' in text
-    assert 'tier="a\\"b\\\\c"' in text
+    assert 'team="a\\"b\\\\c"' in text
     [(labels, _)] = parse_exposition(text)["dora_flow_flow_load"]["samples"]
-    assert labels["unit"] == TRICKY_TEXT and labels["tier"] == 'a"b\\c'
+    assert labels["unit"] == TRICKY_TEXT and labels["team"] == 'a"b\\c'
 
 
 def test_prometheus_sanitises_names_and_keeps_one_type_per_family() -> None:
@@ -274,15 +282,38 @@ def test_prometheus_sanitises_names_and_keeps_one_type_per_family() -> None:
         "a-b": metric("a-b", "flow", 2.0, "items"),
         "a_b": metric("a_b", "flow", 3.0, "items"),
         "sample_size": metric("sample_size", "flow", 4.0, "items"),
+        "metric_tier": metric("metric_tier", "flow", 5.0, "items"),
     }
     families = parse_exposition(to_prometheus(metrics, prefix="9 team"))
     assert set(families) == {"_9_team_weird_metric_name_2", "_9_team_a_b", "_9_team_a_b_2",
-                             "_9_team_sample_size", "_9_team_sample_size_2"}
-    values = sorted(value for name, family in families.items() if name != "_9_team_sample_size"
-                    for _, value in family["samples"])
-    assert values == [1.0, 2.0, 3.0, 4.0]
+                             "_9_team_sample_size", "_9_team_sample_size_2", "_9_team_metric_tier",
+                             "_9_team_metric_tier_2"}
+    values = sorted(value for name, family in families.items()
+                    if name not in ("_9_team_sample_size", "_9_team_metric_tier") for _, value in family["samples"])
+    assert values == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert prometheus_name("ok:name_1") == "ok:name_1"
     assert prometheus_name("") == "_"
+
+
+def test_prometheus_tier_change_keeps_the_series_and_team_is_a_label() -> None:
+    # The same metric once Elite, once Low: the value sample keeps identical labels (same series), and only
+    # the metric_tier value moves, from 1 (Elite) to 4 (Low) by the documented mapping.
+    elite = {"deployment_frequency": metric("deployment_frequency", "dora", 45.0, "deployments/month",
+                                            tier="Elite", color="green")}
+    low = {"deployment_frequency": metric("deployment_frequency", "dora", 0.5, "deployments/month",
+                                          tier="Low", color="red")}
+    before = parse_exposition(to_prometheus(elite, team="Platform"))
+    after = parse_exposition(to_prometheus(low, team="Platform"))
+    [(labels_before, _)] = before["dora_flow_deployment_frequency"]["samples"]
+    [(labels_after, _)] = after["dora_flow_deployment_frequency"]["samples"]
+    assert labels_before == labels_after and labels_after["team"] == "Platform"
+    assert before["dora_flow_metric_tier"]["samples"] == [({"metric": "deployment_frequency", "team": "Platform"},
+                                                           1.0)]
+    assert after["dora_flow_metric_tier"]["samples"] == [({"metric": "deployment_frequency", "team": "Platform"},
+                                                          4.0)]
+    assert TIER_LEVELS == {"Elite": 1, "High": 2, "Medium": 3, "Low": 4}
+    assert export_metrics("prometheus", low, period_start=None, period_end=None, generated_at=None,
+                          team="Platform") == to_prometheus(low, team="Platform")
 
 
 def test_prometheus_is_deterministic_and_empty_for_no_metrics() -> None:

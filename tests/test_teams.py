@@ -218,7 +218,7 @@ def labelled(teams: list[str]) -> list[dict]:
     return issues
 
 
-DEMO_TEAM_SETTINGS = team_settings("labels", **DEMO_SETTINGS_OVERLAY)
+DEMO_TEAM_SETTINGS = team_settings(**{**DEMO_SETTINGS_OVERLAY, "team_field": "labels"})  # not the demo's Team
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,7 +24,7 @@ from ui.page import (
 )
 
 PAGE_ID_AREAS = (ids.Navbar, ids.UpdateProgress, ids.Period, ids.Sections, ids.Toasts, ids.Stores, ids.Exports,
-                 ids.Views, ids.Forecast)
+                 ids.Views, ids.Forecast, ids.Teams)
 
 
 def constants(area: type) -> list[str]:
@@ -47,9 +47,9 @@ SHELL_IDS = {ids.Stores.SETTINGS_VERSION, ids.Stores.TAB_ID}  # placed beside th
 def test_every_page_id_from_ids_module_appears_exactly_once() -> None:
     found = string_ids(page())
     expected = [value for area in PAGE_ID_AREAS for value in constants(area) if value not in SHELL_IDS]
-    # 8 navbar + 3 progress + 6 period + 3 sections + 1 toasts + 4 stores + 11 exports + 5 views + 12 forecast,
-    # counted in ui/ids.py.
-    assert len(expected) == len(set(expected)) == 53
+    # 8 navbar + 3 progress + 6 period + 3 sections + 1 toasts + 4 stores + 11 exports + 7 views + 12 forecast
+    # + 4 teams, counted in ui/ids.py.
+    assert len(expected) == len(set(expected)) == 59
     for component_id in expected:
         assert found.count(component_id) == 1, component_id
     # ...and the page uses no id that is not defined in ui/ids.py.

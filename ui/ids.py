@@ -220,6 +220,17 @@ class Views:
     ANALYTICS = "analytics-view"
     DASHBOARD_LINK = "nav-dashboard-link"
     ANALYTICS_LINK = "nav-analytics-link"
+    TEAMS = "teams-view"
+    TEAMS_LINK = "nav-teams-link"
+
+
+class Teams:
+    """The navbar's team selector (its hint when no team field is mapped) and the ``/teams`` comparison table."""
+
+    SELECTOR = "team-selector"
+    SELECTOR_HINT = "team-selector-hint"
+    TABLE = "teams-table"
+    MESSAGE = "teams-message"
 
 
 class Analytics:

@@ -1,6 +1,7 @@
-"""The dashboard page: navbar (with the Export menu and the Dashboard / Analytics links), demo banner, update
-progress, period selector, DORA and Flow sections (the ``/`` view) and the Analytics view (``/analytics``,
-``ui/analytics_view.py``); a ``dcc.Location`` says which view shows, the period selector serves both.
+"""The dashboard page: navbar (with the Export menu, the Dashboard / Analytics / Teams links and the team
+selector), demo banner, update progress, period selector, DORA and Flow sections (the ``/`` view), the Analytics
+view (``/analytics``, ``ui/analytics_view.py``) and the Teams view (``/teams``, ``ui/teams_view.py``); a
+``dcc.Location`` says which view shows (its query, which team), the period selector serves all three.
 
 Pure layout: callbacks fill the card rows (``metric_rows``), toggle visibility with ``HIDDEN`` /
 ``SHOWN`` on the ``style`` of ``ids.Navbar.CANCEL_BUTTON``, ``ids.UpdateProgress.AREA`` and
@@ -30,6 +31,7 @@ from ui.period_selector import (  # noqa: F401  (validate_custom_period: re-expo
     period_selector,
     validate_custom_period,
 )
+from ui.teams_view import team_selector, teams_link, teams_view
 
 PRODUCT_NAME = "DORA & Flow Metrics"
 HIDDEN: dict[str, str] = {"display": "none"}
@@ -54,6 +56,13 @@ def _compact_label(label: str) -> html.Span:
     button keeps its icon and a ``title``); shown on wider screens and on narrower ones, where the navbar
     wraps."""
     return html.Span(label, className="d-inline d-xl-none d-xxl-inline")
+
+
+def _view_links() -> dbc.Nav:
+    """"Dashboard", "Analytics" and "Teams": the same pills, one row."""
+    links = view_links()
+    links.children.append(teams_link())
+    return links
 
 
 def _navbar(data_source_label: str, last_updated: str | None) -> dbc.Navbar:
@@ -129,7 +138,8 @@ def _navbar(data_source_label: str, last_updated: str | None) -> dbc.Navbar:
                     [html.I(className="bi bi-speedometer2 me-2", **{"aria-hidden": "true"}), PRODUCT_NAME],
                     class_name="fw-semibold flex-shrink-0",
                 ),
-                view_links(),
+                _view_links(),
+                team_selector(),
                 status,
                 actions,
             ],
@@ -323,6 +333,7 @@ def build_page(
                         _FLOW_ROW_CLASS,
                     )], id=ids.Views.DASHBOARD),
                     analytics_view(today),
+                    teams_view(),
                 ],
                 fluid=True,
                 class_name="pb-4",

@@ -9,11 +9,13 @@ Row and family order is DORA metrics, then Flow metrics, then any other type, ea
 Values are never rounded: numbers are written with Python's shortest exact ``repr``.
 
 Prometheus (text exposition format 0.0.4): one gauge family per metric,
-``<prefix>_<metric_name>{error_state, metric_type, tier, unit}``, plus the ``<prefix>_sample_size{metric}``
-family. Every sample of a family carries the same label names: ``tier`` is ``""`` when there is none
-(Flow metrics, error states) and ``error_state`` is always present (``success`` included), so a metric
-that moves from ``no_data`` to ``success`` keeps the same label names. A metric that is not ``success``
-has the value ``NaN``: no value, never a fake 0.
+``<prefix>_<metric_name>{error_state, metric_type, team, unit}``, plus the ``<prefix>_metric_tier{metric,
+team}`` and ``<prefix>_sample_size{metric, team}`` families. ``team`` is the team's name, ``all`` for all
+teams. Every sample of a family carries the same label names and ``error_state`` is always present
+(``success`` included), so a metric that moves from ``no_data`` to ``success`` keeps the same label names.
+The tier is a value, not a label, so a tier change does not start a new series: ``metric_tier`` is 1 for
+Elite, 2 High, 3 Medium, 4 Low (``TIER_LEVELS``) and ``NaN`` when the metric has no tier (Flow metrics,
+error states). A metric that is not ``success`` has the value ``NaN``: no value, never a fake 0.
 """
 
 from __future__ import annotations
@@ -216,8 +218,15 @@ def _sample_size(record: Mapping[str, Any]) -> Any:
     return None
 
 
-def to_prometheus(metrics: Mapping[str, Any], *, prefix: str = "dora_flow") -> str:
+TIER_LEVELS: dict[str, int] = {"Elite": 1, "High": 2, "Medium": 3, "Low": 4}
+"""The value of the Prometheus ``metric_tier`` gauge for each performance tier (1 is best)."""
+ALL_TEAMS_LABEL = "all"
+"""The Prometheus ``team`` label of metrics over all teams."""
+
+
+def to_prometheus(metrics: Mapping[str, Any], *, prefix: str = "dora_flow", team: str | None = None) -> str:
     """Prometheus text exposition (0.0.4) of ``metrics``; see the module docstring for the families.
+    ``team`` (None: all teams, labelled ``all``) is the ``team`` label of every sample.
 
     HELP and TYPE precede each family's samples, one TYPE per family; label values are escaped
     (backslash, double quote, newline); two metrics whose names clean up to the same family name get
@@ -228,7 +237,9 @@ def to_prometheus(metrics: Mapping[str, Any], *, prefix: str = "dora_flow") -> s
         return ""
     base = prometheus_name(prefix)
     sample_family = f"{base}_sample_size"
-    used = {sample_family}
+    tier_family = f"{base}_metric_tier"
+    used = {sample_family, tier_family}
+    team_label = ALL_TEAMS_LABEL if team is None else team
     lines: list[str] = []
     for name, record in records:
         family = prometheus_name(f"{base}_{name}")
@@ -240,7 +251,7 @@ def to_prometheus(metrics: Mapping[str, Any], *, prefix: str = "dora_flow") -> s
         labels = {
             "error_state": error_state,
             "metric_type": _label_text(record.get("metric_type")),
-            "tier": _label_text(record.get("performance_tier")),
+            "team": team_label,
             "unit": _label_text(record.get("unit")),
         }
         value = record.get("value") if error_state == "success" else None
@@ -250,11 +261,20 @@ def to_prometheus(metrics: Mapping[str, Any], *, prefix: str = "dora_flow") -> s
             f"{candidate}{{{_labels(labels)}}} {_sample_value(value)}",
         ]
     lines += [
+        f"# HELP {tier_family} Performance tier of each metric: 1 Elite, 2 High, 3 Medium, 4 Low; NaN when none.",
+        f"# TYPE {tier_family} gauge",
+    ]
+    lines += [
+        f"{tier_family}{{{_labels({'metric': name, 'team': team_label})}}} "
+        f"{_sample_value(TIER_LEVELS.get(_label_text(record.get('performance_tier'))))}"
+        for name, record in records
+    ]
+    lines += [
         f"# HELP {sample_family} Issues behind each metric's value (considered minus excluded).",
         f"# TYPE {sample_family} gauge",
     ]
     lines += [
-        f"{sample_family}{{{_labels({'metric': name})}}} {_sample_value(_sample_size(record))}"
+        f"{sample_family}{{{_labels({'metric': name, 'team': team_label})}}} {_sample_value(_sample_size(record))}"
         for name, record in records
     ]
     return "\n".join(lines) + "\n"
@@ -279,13 +299,14 @@ def csv_filename(kind: str, period_start: date | str, period_end: date | str) ->
 
 
 def export_metrics(fmt: str, metrics: Mapping[str, Any], *, period_start: date | str, period_end: date | str,
-                   generated_at: datetime | str, prefix: str = "dora_flow") -> str:
-    """The export text in ``fmt`` (a key of ``EXPORT_FORMATS``); raises ValueError for an unknown format."""
+                   generated_at: datetime | str, prefix: str = "dora_flow", team: str | None = None) -> str:
+    """The export text in ``fmt`` (a key of ``EXPORT_FORMATS``); raises ValueError for an unknown format.
+    ``team`` (None: all teams) is the Prometheus ``team`` label; JSON and CSV do not carry it."""
     renderers: dict[str, Callable[[], str]] = {
         "json": lambda: to_json(metrics, period_start=period_start, period_end=period_end,
                                 generated_at=generated_at),
         "csv": lambda: to_csv(metrics),
-        "prometheus": lambda: to_prometheus(metrics, prefix=prefix),
+        "prometheus": lambda: to_prometheus(metrics, prefix=prefix, team=team),
     }
     if fmt not in renderers:
         raise ValueError(f"Unknown export format '{fmt}'; use {', '.join(EXPORT_FORMATS)}")

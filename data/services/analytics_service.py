@@ -19,19 +19,25 @@ from data.metrics.analytics import SECTIONS, calculate_analytics
 from data.metrics.csv_cells import csv_cell
 from data.metrics.exporters import csv_filename
 from data.metrics.periods import Period
-from data.services.dashboard_service import load_dataset
+from data.services.dashboard_service import load_dataset, team_tables
 
 
 def analytics_for_dashboard(settings: Mapping[str, Any], start: date, end: date,
-                            now: datetime) -> dict[str, Any] | None:
-    """The analytics object for the period from the loaded dataset; None when there is no data yet.
+                            now: datetime, *, team: str | None = None) -> dict[str, Any] | None:
+    """The analytics object for the period from the loaded dataset (``team``'s issues only when given, its
+    ``team`` then set to the name as the data spells it); None when there is no data yet; ``TeamError`` for
+    an unknown team.
 
     ``settings`` are the ones the cards compute with (``dashboard_settings().settings``: effective, the
     demo's mappings applied in demo mode), so the view and the cards always describe the same items."""
     dataset = load_dataset(settings)
     if dataset is None:
         return None
-    return calculate_analytics(dataset.frames, settings, Period(start, end), now)
+    frames, name = team_tables(dataset, team)
+    analytics = calculate_analytics(frames, settings, Period(start, end), now)
+    if name is not None:
+        analytics["team"] = name
+    return analytics
 
 
 def with_summaries(settings: Mapping[str, Any], analytics: Mapping[str, Any] | None) -> dict[str, Any] | None:

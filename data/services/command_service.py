@@ -22,7 +22,7 @@ from data.metrics.periods import Period
 from data.metrics.teams import TeamError, all_issues_coverage, canonical_team, restrict_to_team, team_names
 from data.services.dashboard_service import UpdateAlreadyRunning, dashboard_settings, effective_settings, run_update
 from data.services.issues_file import IssuesInputError
-from data.services.metrics_service import calculate_all_metrics, record_flow_load_snapshot
+from data.services.metrics_service import calculate_all_metrics, each_team, record_flow_load_snapshot
 from data.services.update_messages import plural
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.demo_data import generate_demo_issues
@@ -131,7 +131,7 @@ def record_week_snapshot(settings: dict[str, Any], now: datetime) -> str:
     """Record this ISO week's Flow Load from the cached issues and apply the retention; one line of result."""
     frames = build_issue_frames(cached_issues(), settings)
     label = week_label(now)
-    snapshot = record_flow_load_snapshot(frames, settings, now)
+    snapshot = record_flow_load_snapshot(frames, settings, now, teams=each_team(frames))
     if snapshot is None:
         raise CommandFailure(f"could not save the Flow Load snapshot of week {label} (the reason is in the log file)")
     weeks = settings["snapshots"]["weeks_to_keep"]

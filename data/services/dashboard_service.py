@@ -35,11 +35,21 @@ from configuration.settings import (
 from data.metrics.issue_frame import build_issue_frames
 from data.metrics.issue_tables import IssueFrames
 from data.metrics.periods import Period
+from data.metrics.teams import (
+    NONE_TEAM,
+    all_issues_coverage,
+    canonical_team,
+    restrict_to_team,
+    team_field_id,
+    team_names,
+)
 from data.services.data_update import FetchResult, update_issues
 from data.services.metrics_service import (
     calculate_all_metrics,
     calculate_metrics_cached,
+    has_snapshot_to_record,
     record_flow_load_snapshot,
+    snapshots_for,
 )
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
@@ -90,6 +100,12 @@ class LoadedDataset:
 
 _loaded: LoadedDataset | None = None
 _loaded_lock = threading.Lock()
+# One team's tables per loaded dataset: restricted once per data version and mappings, then reused by every
+# card, drill-down, export, analytics and forecast of that team. Keyed by the dataset object itself, so a
+# new data version (a new LoadedDataset) starts afresh.
+_team_tables: dict[str, IssueFrames] = {}
+_team_tables_of: LoadedDataset | None = None
+_team_lock = threading.Lock()
 
 
 def effective_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,6 +168,34 @@ def load_dataset(settings: Mapping[str, Any]) -> LoadedDataset | None:
         return _loaded
 
 
+def team_tables(dataset: LoadedDataset, team: str | None) -> tuple[IssueFrames, str | None]:
+    """The tables of ``team`` (all of them for None) and its name as the data spells it.
+
+    ``TeamError`` for an unknown team or when no team field is set: the page validates the selection first,
+    so an unknown name here is never quietly shown as all teams."""
+    global _team_tables_of
+    if team is None:
+        return dataset.frames, None
+    name = canonical_team(dataset.frames, team)
+    with _team_lock:
+        if _team_tables_of is not dataset:
+            _team_tables.clear()
+            _team_tables_of = dataset
+        frames = _team_tables.get(name)
+        if frames is None:
+            frames = restrict_to_team(dataset.frames, name)
+            _team_tables[name] = frames
+    return frames, name
+
+
+def all_team_tables(dataset: LoadedDataset) -> dict[str, IssueFrames]:
+    """Every team's tables (name → tables; ``(none)`` left out: it is not a team to follow), empty when no
+    team field is set: the per-team Flow Load snapshots are recorded from these."""
+    if team_field_id(dataset.frames) is None:
+        return {}
+    return {name: team_tables(dataset, name)[0] for name in team_names(dataset.frames) if name != NONE_TEAM}
+
+
 def ensure_demo_data(settings: Mapping[str, Any]) -> None:
     """In demo mode with no cached data yet, build the demo dataset through the normal update path.
 
@@ -169,23 +213,40 @@ def ensure_demo_data(settings: Mapping[str, Any]) -> None:
 
 
 def metrics_for_period(settings: Mapping[str, Any], start: date, end: date, now: datetime | None = None, *,
-                       read_only: bool | None = None) -> tuple[dict[str, dict], LoadedDataset | None]:
+                       read_only: bool | None = None,
+                       team: str | None = None) -> tuple[dict[str, dict], LoadedDataset | None]:
     """All nine MetricValues (JSON-safe dicts) for the period, from the metrics cache when it serves.
 
     ``read_only`` (by default: whether ``app_settings.json`` is unusable) computes without writing the weekly
     snapshot or a metrics-cache entry: numbers from stand-in settings must not enter the history.
+    ``team`` (None: all teams) restricts every population to that team's issues, with the coverage of all
+    issues and the team's own Flow Load weeks; ``TeamError`` for an unknown team or no team field set.
     """
     now = now or datetime.now(UTC)
     dataset = load_dataset(settings)
     if dataset is None:
         return {}, None
     period = Period(start, end)
+    frames, name = team_tables(dataset, team)
+    coverage = None if name is None else all_issues_coverage(dataset.frames)
     if read_only if read_only is not None else load_settings_state().read_only:
-        return calculate_all_metrics(dataset.frames, settings, period, now, snapshots=load_snapshots()), dataset
-    # Record this week's snapshot first, so the cards (and their cache entry) already show it as recorded.
-    record_flow_load_snapshot(dataset.frames, settings, now, data_version=dataset.data_version)
-    metrics = calculate_metrics_cached(dataset.frames, settings, period, now, data_version=dataset.data_version)
+        snapshots = snapshots_for(name) if name is not None else load_snapshots()
+        return calculate_all_metrics(frames, settings, period, now, snapshots=snapshots,
+                                     coverage=coverage), dataset
+    # Record this week's snapshots first, so the cards (and their cache entry) already show them as recorded.
+    record_flow_load_snapshot(dataset.frames, settings, now, data_version=dataset.data_version,
+                              teams=_teams_to_record(dataset, settings, now))
+    metrics = calculate_metrics_cached(frames, settings, period, now, data_version=dataset.data_version,
+                                       team=name, coverage=coverage)
     return metrics, dataset
+
+
+def _teams_to_record(dataset: LoadedDataset, settings: Mapping[str, Any], now: datetime) -> dict[str, IssueFrames]:
+    """The team tables for this week's snapshot, built only when the week still has to be recorded (so a
+    period switch never restricts every team again)."""
+    if not has_snapshot_to_record(settings, now, dataset.data_version):
+        return {}
+    return all_team_tables(dataset)
 
 
 def run_update(settings: Mapping[str, Any] | None = None, *, full: bool = False,

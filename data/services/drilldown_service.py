@@ -36,7 +36,7 @@ from data.metrics.exporters import csv_filename
 from data.metrics.issue_frame import ensure_derived
 from data.metrics.issue_tables import BOOLEAN_KEYS, DATE_KEYS, NUMBER_KEYS, TEXT_KEYS, IssueFrames, frame_config
 from data.metrics.periods import Period
-from data.services.dashboard_service import metrics_for_period
+from data.services.dashboard_service import metrics_for_period, team_tables
 
 ColumnKind = Literal["key", "text", "timestamp", "number", "flag"]
 
@@ -263,14 +263,16 @@ def drilldown_filename(drilldown: Drilldown) -> str:
 
 
 def drilldown_for_dashboard(metric_name: str, settings: Mapping[str, Any], period: Period,
-                            now: datetime) -> Drilldown:
-    """The drill-down of the card the dashboard shows for ``period``: same dataset, same calculation time."""
-    metrics, dataset = metrics_for_period(settings, period.start, period.end, now)
+                            now: datetime, *, team: str | None = None) -> Drilldown:
+    """The drill-down of the card the dashboard shows for ``period`` (and ``team``; None: all teams): same
+    dataset, same team tables, same calculation time. ``TeamError`` for an unknown team."""
+    metrics, dataset = metrics_for_period(settings, period.start, period.end, now, team=team)
     if dataset is None:
         return empty_drilldown(metric_name, period, now, NO_DATA_MESSAGE)
     metric = metrics.get(metric_name)
     calculated_at = _calculation_time(metric) or now
-    return build_drilldown(metric_name, dataset.frames, settings, period, calculated_at,
+    frames, _ = team_tables(dataset, team)
+    return build_drilldown(metric_name, frames, settings, period, calculated_at,
                            jira_url=jira_base_url(settings), metric=metric)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from data.metrics.exporters import EXPORT_FORMATS, export_filename, export_metrics
 from data.metrics.periods import Period
-from data.services.dashboard_service import dashboard_settings, metrics_for_period
+from data.services.dashboard_service import dashboard_settings, metrics_for_period, team_tables
 from data.services.metrics_service import ALL_METRICS, clear_memo
 from data.services.update_messages import plural
 from data.store.json_store import PersistenceError
@@ -72,22 +72,26 @@ def generated_at(metrics: Mapping[str, Mapping[str, Any]], fallback: datetime) -
 
 
 def metrics_export(fmt: str, metrics: Mapping[str, Mapping[str, Any]], period: Period,
-                   fallback_time: datetime) -> ExportFile:
-    """Render ``metrics`` in ``fmt`` (``json``, ``csv``, ``prometheus``); raises ValueError for another format."""
+                   fallback_time: datetime, *, team: str | None = None) -> ExportFile:
+    """Render ``metrics`` in ``fmt`` (``json``, ``csv``, ``prometheus``); raises ValueError for another format.
+    ``team`` (None: all teams) is the Prometheus ``team`` label."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format '{fmt}'; use {', '.join(EXPORT_FORMATS)}")
     extension, media_type = EXPORT_FORMATS[fmt]
     text = export_metrics(fmt, metrics, period_start=period.start, period_end=period.end,
-                          generated_at=generated_at(metrics, fallback_time))
+                          generated_at=generated_at(metrics, fallback_time), team=team)
     return ExportFile(export_filename(METRICS_EXPORT_KIND, period.start, period.end, extension), text, media_type)
 
 
-def current_metrics_export(fmt: str, settings: Mapping[str, Any], period: Period, now: datetime) -> ExportFile:
-    """The export of the metrics the dashboard shows for ``period`` (the same cache the cards read)."""
-    metrics, dataset = metrics_for_period(settings, period.start, period.end, now)
+def current_metrics_export(fmt: str, settings: Mapping[str, Any], period: Period, now: datetime, *,
+                           team: str | None = None) -> ExportFile:
+    """The export of the metrics the dashboard shows for ``period`` and ``team`` (None: all teams; the same
+    cache the cards read). The Prometheus text labels every line with the team (``team="all"`` for all)."""
+    metrics, dataset = metrics_for_period(settings, period.start, period.end, now, team=team)
     if dataset is None or not metrics:
         raise ExportUnavailable("There are no metrics to export yet: click Update Data first.")
-    return metrics_export(fmt, metrics, period, now)
+    name = None if team is None else team_tables(dataset, team)[1]
+    return metrics_export(fmt, metrics, period, now, team=name)
 
 
 def snapshots_export(today: date, path: str | Path | None = None) -> ExportFile:

@@ -16,7 +16,7 @@ from data.metrics.forecast import (
     utc_day,
 )
 from data.metrics.issue_frame import ensure_derived
-from data.services.dashboard_service import load_dataset
+from data.services.dashboard_service import load_dataset, team_tables
 
 INVALID_INPUT = "invalid_input"
 """``error_state`` of a dashboard forecast whose inputs break a rule (the message says which and what to do)."""
@@ -45,8 +45,9 @@ def _invalid(message: str, *, items: int | None, until: date | None, history_day
 
 
 def forecast_for_dashboard(settings: Mapping[str, Any], now: datetime, *, items: int | None, until: date | None,
-                           history_days: int = DEFAULT_HISTORY_DAYS) -> dict | None:
-    """The forecast JSON object of the cached dataset (seed 0, 10,000 trials); None before any data.
+                           history_days: int = DEFAULT_HISTORY_DAYS, team: str | None = None) -> dict | None:
+    """The forecast JSON object of the cached dataset (seed 0, 10,000 trials), of ``team``'s issues only when
+    given (``TeamError`` for an unknown team); None before any data.
 
     Inputs that break a rule (both or neither of ``items``/``until``, ``items`` < 1, ``until`` not after today,
     ``history_days`` < 1) give the same shape with ``error_state`` ``invalid_input`` and a message saying what
@@ -54,19 +55,21 @@ def forecast_for_dashboard(settings: Mapping[str, Any], now: datetime, *, items:
     dataset = load_dataset(settings)
     if dataset is None:
         return None
+    frames, _ = team_tables(dataset, team)
     try:
-        return forecast(dataset.frames, settings, now, items=items, until=until, history_days=history_days)
+        return forecast(frames, settings, now, items=items, until=until, history_days=history_days)
     except ForecastInputError as error:
         return _invalid(str(error), items=items, until=until, history_days=history_days, now=now)
 
 
-def current_wip_count(settings: Mapping[str, Any], now: datetime) -> int | None:
-    """How many flow items are in progress now (the Flow Load card's count), to pre-fill "when will N items be
-    done"; None before any data or while no WIP statuses are set (then nothing can be in progress)."""
+def current_wip_count(settings: Mapping[str, Any], now: datetime, *, team: str | None = None) -> int | None:
+    """How many flow items (of ``team`` when given) are in progress now (the Flow Load card's count), to
+    pre-fill "when will N items be done"; None before any data or while no WIP statuses are set (then nothing
+    can be in progress)."""
     dataset = load_dataset(settings)
     if dataset is None:
         return None
-    frames = ensure_derived(dataset.frames, settings)
+    frames = ensure_derived(team_tables(dataset, team)[0], settings)
     assert frames.config is not None
     if missing_configuration("flow_load", frames.config)[2]:
         return None

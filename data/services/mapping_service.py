@@ -58,8 +58,14 @@ ENVIRONMENT_LISTS: tuple[str, ...] = ("production_environment_values",)
 TYPE_LISTS: tuple[str, ...] = ("deployment_issue_types", "incident_issue_types", "flow_issue_types")
 FLOW_TYPE_PREFIX = "flow_type_mappings."
 FLOW_TYPE_LISTS: tuple[str, ...] = tuple(FLOW_TYPE_PREFIX + flow_type for flow_type in FLOW_TYPES)
-FIELD_KEYS: tuple[str, ...] = tuple(spec.path for spec in TARGET_FIELD_SPECS.values())
+TEAM_KEY = "team_field"
+# The single-field inputs: the mapped Jira fields, then the field naming the team.
+FIELD_KEYS: tuple[str, ...] = (*(spec.path for spec in TARGET_FIELD_SPECS.values()), TEAM_KEY)
 LIST_KEYS: tuple[str, ...] = STATUS_LISTS + ENVIRONMENT_LISTS + TYPE_LISTS + FLOW_TYPE_LISTS
+# System fields that can name a team (``data.metrics.teams`` reads each); every custom field is offered too,
+# Atlassian's Team field included, since a select, a text, a team object or a list of them all name teams.
+TEAM_SYSTEM_FIELDS: tuple[tuple[str, str], ...] = (("project", "Project"), ("components", "Components"),
+                                                   ("labels", "Labels"))
 TYPED_NAME_TITLE = "A name typed here, not seen in the cached issues"
 DEMO_SAVE_REFUSED = ("The demo data's field mappings are fixed and cannot be saved. Connect your Jira (Jira "
                      "settings) to map your own fields; they are then kept in app_settings.json.")
@@ -129,6 +135,12 @@ FORM_SECTIONS: tuple[FormSection, ...] = (
     FormSection("types", "Environments & types",
                 "Which values and issue types the DORA and Flow populations are made of.",
                 _list_items(ENVIRONMENT_LISTS + TYPE_LISTS)),
+    FormSection("teams", "Teams",
+                "The field whose value names an issue's team: the dashboard's team selector and the Teams view "
+                "compare the teams it names.",
+                (FormItem(TEAM_KEY, "Team field", "Project, components, labels or a custom field such as "
+                          "Atlassian's Team; an issue with several values belongs to each team. Not mapped: "
+                          "no team selector."),)),
     FormSection("flow-types", "Flow-type mapping",
                 "Flow Item Type values (or issue types, when Flow Item Type is mapped to the issue type) "
                 "that mean each flow type.",
@@ -221,6 +233,7 @@ def form_values(dora_flow_config: Mapping[str, Any]) -> dict[str, Any]:
     type_map = dora_flow_config.get("flow_type_mappings") or {}
     for flow_type in FLOW_TYPES:
         values[FLOW_TYPE_PREFIX + flow_type] = list(type_map.get(flow_type) or [])
+    values[TEAM_KEY] = dora_flow_config.get(TEAM_KEY)
     return values
 
 
@@ -259,14 +272,41 @@ def build_candidate_config(values: Mapping[str, Any]) -> dict[str, Any]:
         config[key] = _names(values.get(key))
     config["flow_type_mappings"] = {flow_type: _names(values.get(FLOW_TYPE_PREFIX + flow_type))
                                     for flow_type in FLOW_TYPES}
+    config[TEAM_KEY] = _field_value(values.get(TEAM_KEY))
     return config
+
+
+def team_field_options(jira_fields_list: Iterable[Any]) -> list[dict[str, str]]:
+    """The Team field's choices: project, components and labels, then the custom fields by name."""
+    options = [{"label": f"{name} · {field_id}", "value": field_id} for field_id, name in TEAM_SYSTEM_FIELDS]
+    custom: dict[str, str] = {}
+    for raw in jira_fields_list or ():  # the normalised list (field_id, field_name) or Jira's own (id, name)
+        if isinstance(raw, Mapping):
+            field_id = str(raw.get("field_id") or raw.get("id") or "")
+            if field_id.startswith("customfield_"):
+                custom.setdefault(field_id, str(raw.get("field_name") or raw.get("name") or field_id))
+    for field_id, name in sorted(custom.items(), key=lambda item: (item[1].casefold(), item[0])):
+        options.append({"label": f"{name} · {field_id}", "value": field_id})
+    return options
+
+
+def _team_field_error(candidate: Mapping[str, Any], jira_fields_list: Iterable[Any]) -> dict[str, str]:
+    team_field = candidate.get(TEAM_KEY)
+    if team_field is None:
+        return {}
+    offered = {option["value"] for option in team_field_options(jira_fields_list)}
+    if team_field in offered:
+        return {}
+    return {TEAM_KEY: f"{team_field} is not a field of this Jira that can name a team: pick project, components, "
+                      "labels or a custom field from the list, or leave it empty."}
 
 
 def validate_form(values: Mapping[str, Any], jira_fields_list: Iterable[Any]) -> dict[str, str]:
     """Every problem of the form by form key (a key outside the form stays as the validator named it)."""
-    candidate = build_candidate_config(values)
-    errors = validate_field_mappings(candidate["field_mappings"], jira_fields_list)
+    candidate, fields = build_candidate_config(values), list(jira_fields_list)
+    errors = validate_field_mappings(candidate["field_mappings"], fields)
     errors.update(validate_status_config(candidate))
+    errors.update(_team_field_error(candidate, fields))
     return {key: _in_form_words(key, message) for key, message in errors.items()}
 
 
@@ -344,6 +384,11 @@ def form_options(jira_fields_list: list[dict[str, Any]], seen: SeenValues,
                                 *(values.get(key) or [] for key in FLOW_TYPE_LISTS))
     for key in FLOW_TYPE_LISTS:
         options[key] = flow_values
+    team_choices = team_field_options(jira_fields_list)
+    current_team = values.get(TEAM_KEY)
+    if current_team and all(option["value"] != current_team for option in team_choices):
+        team_choices = [{"label": f"{current_team} · not in this Jira", "value": current_team}, *team_choices]
+    options[TEAM_KEY] = team_choices
     return options
 
 

@@ -20,9 +20,16 @@ from data.metrics.dora_calculator import calculate_dora_metrics
 from data.metrics.flow_calculator import calculate_flow_metrics, current_flow_load
 from data.metrics.issue_tables import IssueFrames
 from data.metrics.periods import Period
+from data.metrics.teams import NONE_TEAM, restrict_to_team, team_field_id, team_names
 from data.store.json_store import PersistenceError
 from data.store.metrics_cache import build_cache_key, load_cached_metrics, save_cached_metrics
-from data.store.metrics_snapshots import get_metric_snapshot, load_snapshots, save_metric_snapshot, week_label
+from data.store.metrics_snapshots import (
+    load_snapshots,
+    save_week_snapshots,
+    team_metric_name,
+    team_snapshots,
+    week_label,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,24 +58,31 @@ def calculate_all_metrics(frames: IssueFrames, settings: Mapping[str, Any], peri
 
 
 def calculate_metrics_cached(frames: IssueFrames, settings: Mapping[str, Any], period: Period, now: datetime, *,
-                             data_version: str) -> dict[str, dict]:
-    """``calculate_all_metrics`` behind the in-process memo and ``metrics_cache.json``."""
+                             data_version: str, team: str | None = None,
+                             coverage: date | None = None) -> dict[str, dict]:
+    """``calculate_all_metrics`` behind the in-process memo and ``metrics_cache.json``.
+
+    With ``team`` (its name as the data spells it), ``frames`` are that team's tables and ``coverage`` the
+    first day of all issues; the team is part of both cache keys and its Flow Load history is its own series
+    of recorded weeks."""
     mapping_hash = field_mapping_hash(settings)
     cache_settings = settings.get("metrics_cache", {})
     ttl = int(cache_settings.get("ttl_seconds", 3600))
-    memo_key = (data_version, mapping_hash, period.start, period.end)
+    memo_key = (data_version, mapping_hash, period.start, period.end, team)
     with _memo_lock:
         hit = _memo.get(memo_key)
         if hit and now - hit[0] < timedelta(seconds=ttl):
             _memo.move_to_end(memo_key)
             return hit[1]
-    cache_key = build_cache_key("all", period.start, period.end, mapping_hash)
+    metric_type = "all" if team is None else team_metric_name("all", team)
+    cache_key = build_cache_key(metric_type, period.start, period.end, mapping_hash)
     cache_version = f"{data_version}/rules-{METRIC_RULES_VERSION}"
     metrics = load_cached_metrics(cache_key, mapping_hash=mapping_hash, data_version=cache_version, now=now)
     if metrics is None:
-        metrics = calculate_all_metrics(frames, settings, period, now, snapshots=load_snapshots())
+        metrics = calculate_all_metrics(frames, settings, period, now, snapshots=snapshots_for(team),
+                                        coverage=coverage)
         try:
-            save_cached_metrics(cache_key, metrics, metric_type="all", start=period.start, end=period.end,
+            save_cached_metrics(cache_key, metrics, metric_type=metric_type, start=period.start, end=period.end,
                                 mapping_hash=mapping_hash, data_version=cache_version, ttl_seconds=ttl,
                                 max_entries=int(cache_settings.get("max_entries", 100)), now=now)
         except PersistenceError as error:  # the numbers are still right; only the cache could not be kept
@@ -87,12 +101,29 @@ def clear_memo() -> None:
         _snapshot_recorded.clear()
 
 
-def record_flow_load_snapshot(frames: IssueFrames, settings: Mapping[str, Any], now: datetime, *,
-                              data_version: str | None = None) -> dict[str, Any] | None:
-    """Save this ISO week's Flow Load (WIP now) to ``metrics_snapshots.json`` (seed 000 format).
+def snapshots_for(team: str | None) -> dict[str, Any]:
+    """The recorded weekly snapshots a calculation reads: all teams', or ``team``'s own series."""
+    snapshots = load_snapshots()
+    return snapshots if team is None else team_snapshots(snapshots, team)
 
-    Written only when the week's stored snapshot differs, and checked once per data version and week per
-    process, so switching periods does not rewrite the file.
+
+def has_snapshot_to_record(settings: Mapping[str, Any], now: datetime, data_version: str) -> bool:
+    """Whether ``record_flow_load_snapshot`` would still look at this week for this data version (so the
+    caller builds each team's tables only when they are needed)."""
+    if not settings.get("dora_flow_config", {}).get("wip_statuses"):
+        return False
+    return (str(data_version), field_mapping_hash(settings), week_label(now)) not in _snapshot_recorded
+
+
+def record_flow_load_snapshot(frames: IssueFrames, settings: Mapping[str, Any], now: datetime, *,
+                              data_version: str | None = None,
+                              teams: Mapping[str, IssueFrames] | None = None) -> dict[str, Any] | None:
+    """Save this ISO week's Flow Load (WIP now) to ``metrics_snapshots.json`` (seed 000 format), for all
+    teams under ``flow_load`` and, for each of ``teams`` (name → that team's tables), under
+    ``flow_load@team:<name>``.
+
+    Written only when a stored entry of the week differs (all in one write), and checked once per data
+    version and week per process, so switching periods does not rewrite the file.
     """
     label = week_label(now)
     marker = (str(data_version), field_mapping_hash(settings), label)
@@ -100,16 +131,35 @@ def record_flow_load_snapshot(frames: IssueFrames, settings: Mapping[str, Any], 
         return None
     if not settings.get("dora_flow_config", {}).get("wip_statuses"):
         return None  # no WIP statuses configured: a 0 here would be a fake value in the history
-    load = current_flow_load(frames, settings, now)
-    snapshot = {"wip_count": int(load["wip_count"]), "by_status": load["by_status"],
-                "by_issue_type": load["by_issue_type"]}
-    stored = get_metric_snapshot(label, "flow_load") or {}
-    if {key: stored.get(key) for key in snapshot} != snapshot:
+    snapshot = _flow_load_entry(frames, settings, now)
+    entries = {"flow_load": snapshot}
+    for team, team_tables in (teams or {}).items():
+        entries[team_metric_name("flow_load", team)] = _flow_load_entry(team_tables, settings, now)
+    stored_week = load_snapshots().get(label)
+    stored_week = stored_week if isinstance(stored_week, Mapping) else {}
+    changed = {name: entry for name, entry in entries.items()
+               if not isinstance(stored_week.get(name), Mapping)
+               or {key: stored_week[name].get(key) for key in entry} != entry}
+    if changed:
         try:
-            save_metric_snapshot(label, "flow_load", snapshot, now=now)
+            save_week_snapshots(label, changed, now=now)
         except PersistenceError as error:
             logger.warning("Could not save the Flow Load snapshot", extra={"error": str(error)})
             return None
     if data_version is not None:
         _snapshot_recorded.add(marker)
     return snapshot
+
+
+def each_team(frames: IssueFrames) -> dict[str, IssueFrames]:
+    """Every team's tables (name → tables; ``(none)`` left out: it is not a team to follow), empty when no team
+    field is set: what ``record_flow_load_snapshot`` records a team series from."""
+    if team_field_id(frames) is None:
+        return {}
+    return {name: restrict_to_team(frames, name) for name in team_names(frames) if name != NONE_TEAM}
+
+
+def _flow_load_entry(frames: IssueFrames, settings: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    load = current_flow_load(frames, settings, now)
+    return {"wip_count": int(load["wip_count"]), "by_status": load["by_status"],
+            "by_issue_type": load["by_issue_type"]}

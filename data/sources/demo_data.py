@@ -48,6 +48,7 @@ from data.sources.demo_fields import (
     WORK_TYPE,
     YES_NO_OPTIONS,
 )
+from data.sources.demo_teams import assign_teams
 
 _SECOND_MS = 1000
 _MINUTE_MS = 60 * _SECOND_MS
@@ -257,6 +258,8 @@ def _generate(n_issues: int, anchor: datetime | None, seed: int, months: int, pr
     for rank, position in enumerate(order.tolist()):
         history_order[position][1]["id"] = str(100000 + rank)
     stamps.fill()
+    # Last, from a stream of its own (the seed's fourth child), so no value drawn above changes.
+    assign_teams(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,))), records, issues)
     return issues
 
 
@@ -468,7 +471,8 @@ def _deployment_fields(fields: dict[str, Any], record: dict[str, Any], draws: Dr
     if record["commit"] == 2:
         fields[CODE_COMMIT_DATE] = ("not recorded", "2025-02-30T10:00:00.000+0000")[draws.pick(2)]
     elif record["commit"] == 0:
-        stamps.add(fields, CODE_COMMIT_DATE, deployed - draws.hours(48, 1.1, 0.5, 42 * 24), offset)
+        record["committed"] = deployed - draws.hours(48, 1.1, 0.5, 42 * 24)  # the team draw looks at it
+        stamps.add(fields, CODE_COMMIT_DATE, record["committed"], offset)
     if draws.chance(0.8):
         fields[DEPLOYMENT_SUCCESSFUL] = YES_NO_OPTIONS["No" if record["failed"] else "Yes"]
     else:

@@ -16,6 +16,8 @@ DEPLOYMENT_DATE, TARGET_ENVIRONMENT, CODE_COMMIT_DATE, DEPLOYED_TO_PRODUCTION_DA
 INCIDENT_DETECTED_AT, INCIDENT_RESOLVED_AT, DEPLOYMENT_SUCCESSFUL, PRODUCTION_IMPACT = (
     "customfield_10104", "customfield_10105", "customfield_10106", "customfield_10107")
 WORK_TYPE, TEAM_NOTES, STORY_POINTS = "customfield_10200", "customfield_10300", "customfield_10301"
+TEAM = "customfield_10400"
+"""The demo organisation's "Team" select field (``dora_flow_config.team_field`` of the demo)."""
 
 
 
@@ -28,6 +30,9 @@ YES_NO_OPTIONS = {"Yes": option("10410", "Yes"), "No": option("10411", "No")}
 IMPACT_OPTIONS = {"Yes": option("10420", "Yes"), "No": option("10421", "No")}
 FLOW_OPTIONS = {name: option(str(10430 + i), name)
                  for i, name in enumerate(("Feature", "Defect", "Risk", "Technical_Debt"))}
+TEAM_NAMES = ("Platform", "Payments", "Mobile", "Growth")
+"""The demo organisation's teams: Platform deploys often and safely, Payments struggles with change failures."""
+TEAM_OPTIONS = tuple(option(str(10450 + i), name) for i, name in enumerate(TEAM_NAMES))
 
 
 def _custom_field(number: int, name: str, kind: str) -> dict[str, Any]:
@@ -68,6 +73,7 @@ DEMO_FIELDS: list[dict[str, Any]] = [
     _custom_field(10200, "Work Type", "select"),
     _custom_field(10300, "Team Notes", "textfield"),
     _custom_field(10301, "Story Points", "float"),
+    _custom_field(10400, "Team", "select"),
 ]
 """The ``GET /rest/api/3/field`` response of the demo instance (standard fields and the custom ones)."""
 
@@ -81,6 +87,7 @@ DEMO_FIELD_MAPPINGS: dict[str, dict[str, str | None]] = {
 
 DEMO_SETTINGS_OVERLAY: dict[str, Any] = {
     "field_mappings": DEMO_FIELD_MAPPINGS,
+    "team_field": TEAM,
     "wip_statuses": [IN_PROGRESS, IN_REVIEW],
     "active_statuses": [IN_PROGRESS],
     "completed_statuses": [DONE, CLOSED],

@@ -12,6 +12,11 @@ Files from the seed (no ``_meta``) are read as version 1. A file from a newer re
 Saving the same week and metric again replaces that entry: a week's snapshot is the latest calculation made
 in that week. Weeks without data read as ``None``, never as 0, so a chart shows a gap, not a false zero.
 
+Teams: a team's series lives in the same week object under ``"<metric>@team:<team name>"`` (for example
+``"flow_load@team:Platform"``), next to the all-teams entry whose key stays ``"flow_load"``; export, import
+and validation carry these keys like any other metric entry. ``team_snapshots`` gives a team's series in the
+all-teams shape (``{week: {"flow_load": {...}}}``), so the calculators read it unchanged.
+
 Import rule (``import_snapshots``): the file is validated first (every week and every field of every entry,
 see ``data.store.snapshot_validation``) and nothing changes when any part is invalid.
 A week new to the store is added whole. For a week+metric present on both sides the existing entry is kept
@@ -105,6 +110,48 @@ def save_metric_snapshot(
 
     _update(path, mutate)
     return entry
+
+
+TEAM_SEPARATOR = "@team:"
+
+
+def team_metric_name(metric_name: str, team: str) -> str:
+    """The key of ``team``'s series of ``metric_name`` in a week object (``"flow_load@team:Platform"``)."""
+    return f"{metric_name}{TEAM_SEPARATOR}{team}"
+
+
+def team_snapshots(snapshots: Mapping[str, Any], team: str, metric_name: str = "flow_load") -> dict[str, Any]:
+    """``team``'s weeks of ``metric_name`` under the plain metric name, as the calculators read the all-teams
+    store; the team name compares case-insensitively (a team keeps its series when the data respells it)."""
+    wanted = team_metric_name(metric_name, team).casefold()
+    series: dict[str, Any] = {}
+    for label, week in snapshots.items():
+        if not is_week_label(label) or not isinstance(week, Mapping):
+            continue
+        for key, entry in week.items():
+            if isinstance(key, str) and key.casefold() == wanted and isinstance(entry, Mapping):
+                series[label] = {metric_name: dict(entry)}
+                break
+    return series
+
+
+def save_week_snapshots(week_label: str, entries: Mapping[str, Mapping[str, Any]], *,
+                        path: str | os.PathLike[str] | None = None, now: datetime | None = None) -> None:
+    """Store several metric entries of one week (the all-teams one and each team's) in one locked write, so
+    a week never holds one team's new value beside another's old one; each entry gets a ``timestamp``."""
+    _require_week(week_label)
+    stamp = _utc_text(now)
+    prepared = {name: {**dict(data), "timestamp": data.get("timestamp", stamp)} for name, data in entries.items()}
+
+    def mutate(data: dict[str, Any]) -> dict[str, Any]:
+        week = data.get(week_label)
+        if not isinstance(week, dict):
+            week = {}
+            data[week_label] = week
+        week.update(prepared)
+        return _stamp(data)
+
+    _update(path, mutate)
 
 
 def get_metric_snapshot(

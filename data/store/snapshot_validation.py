@@ -115,6 +115,7 @@ def _entry_problems(metric: Any, entry: Any, today: date) -> list[str]:
     if not isinstance(entry, Mapping):
         return [f"{metric} must be an object of fields such as {{\"wip_count\": 12}} (got {_kind(entry)})"]
     prefix = "" if metric == "flow_load" else f"{metric}."
+    metric = metric.split("@team:", 1)[0]  # a team's series ("flow_load@team:Platform") follows its metric's rules
     problems = [f"{prefix}{name} is missing" for name in REQUIRED_FIELDS.get(metric, ()) if name not in entry]
     for name, value in entry.items():
         problem = _field_problem(str(name), value, today)
