@@ -307,11 +307,14 @@ def covered(window_start: date, coverage: date | None) -> bool:
 
 
 def reference(name: str, raw_issues: list[dict], settings: dict, start: date, end: date, now: datetime,
-              snapshots: dict | None = None) -> dict[str, Any]:
-    """value, total, excluded, previous, weekly values and trend of one metric, by the rules."""
+              snapshots: dict | None = None, coverage_of: list[dict] | None = None) -> dict[str, Any]:
+    """value, total, excluded, previous, weekly values and trend of one metric, by the rules.
+
+    ``coverage_of`` names the issues whose earliest ``created`` is the coverage start (a team's metrics are
+    computed on its own issues with the coverage of all issues); by default ``raw_issues`` themselves."""
     config = Config(settings)
     issues = [Issue(raw, config) for raw in raw_issues]
-    coverage = first_covered_day(raw_issues)
+    coverage = first_covered_day(raw_issues if coverage_of is None else coverage_of)
     first, last, days = day_window(start, end)
     current = metric(name, issues, first, last, days, now)
     previous_start = start - timedelta(days=days)

@@ -242,3 +242,43 @@ def test_single_team_counts_add_up_and_a_team_equals_its_own_file(teams: list[st
         alone = build_issue_frames(own, DEMO_TEAM_SETTINGS)
         # the team's metrics are those of a file holding only its issues, with the coverage of all issues
         assert metrics == calculate_all_metrics(alone, DEMO_TEAM_SETTINGS, PERIOD, ANCHOR, coverage=coverage)
+
+
+def test_a_teams_metrics_equal_the_reference_on_its_own_issues() -> None:
+    # Independent oracle: the plain-Python reference (tests/reference_metrics.py) run on the issues whose demo
+    # "Team" option names the team (membership read straight from the raw field here), with the coverage start
+    # of all issues; compared with `cli.py metrics --team`'s computation for every team and every metric.
+    from datetime import UTC, date, datetime
+
+    from data.metrics.periods import Period
+    from data.services.command_service import compute_metrics
+    from data.sources.demo_data import generate_demo_issues
+    from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
+    from tests.reference_metrics import reference
+
+    now = datetime(2025, 6, 30, 12, tzinfo=UTC)
+    raw = generate_demo_issues(400, anchor=now, seed=5)
+    settings = merge_with_defaults({"dora_flow_config": copy.deepcopy(DEMO_SETTINGS_OVERLAY)})
+    field = settings["dora_flow_config"]["team_field"]
+    start, end = date(2025, 5, 1), date(2025, 6, 29)
+
+    def team_of(issue: dict) -> str:
+        option = issue["fields"].get(field)
+        return option["value"] if isinstance(option, dict) and option.get("value") else "(none)"
+
+    teams = sorted({team_of(issue) for issue in raw})
+    assert len(teams) >= 4
+    for team in teams:
+        mine = [issue for issue in raw if team_of(issue) == team]
+        got = compute_metrics(raw, settings, Period(start, end), now, team=team)
+        for name, metric in got.items():
+            if metric["error_state"] == "missing_mapping":
+                continue
+            expected = reference(name, mine, settings, start, end, now, coverage_of=raw)
+            value = metric["value"]
+            assert (value is None) == (expected["value"] is None), (team, name)
+            assert value is None or abs(value - expected["value"]) <= 1e-9 * max(1.0, abs(value)), (team, name)
+            previous = metric["details"]["previous_value"]
+            assert (previous is None) == (expected["previous"] is None), (team, name)
+            weekly = metric["details"]["weekly_values"]
+            assert [w is None for w in weekly] == [w is None for w in expected["weekly"]], (team, name)
