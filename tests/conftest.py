@@ -137,3 +137,17 @@ def watched_page(browser: Any, app: RunningApp, *, accept_downloads: bool = Fals
     context.close()
     problems = [text for text in errors if "favicon" not in text]
     assert problems == [], f"browser errors: {problems}\nserver output:\n{app.output()[-3000:]}"
+
+
+EMPTY_METRIC_VALUE = "—"
+
+
+def expect_nine_values(page: Any, timeout_ms: float = 60_000) -> list[str]:
+    """Wait until the nine cards show values (not the empty placeholder); their texts."""
+    from playwright.sync_api import expect
+
+    values = page.locator(".metric-value")
+    expect(values).to_have_count(9, timeout=timeout_ms)
+    for index in range(9):
+        expect(values.nth(index)).not_to_have_text(EMPTY_METRIC_VALUE)
+    return values.all_inner_texts()

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PROJECT_ROOT, RunningApp, start_app, stop_app, watched_page
+from tests.conftest import PROJECT_ROOT, RunningApp, expect_nine_values, start_app, stop_app, watched_page
 
 pytestmark = pytest.mark.browser
 
-EMPTY_VALUE = "—"
 LOAD_TIMEOUT_MS = 60_000
 # The README's screenshot is refreshed only on request (UPDATE_SCREENSHOT=1), so a test run never edits tracked files.
 README_SCREENSHOT = PROJECT_ROOT / "docs" / "screenshot.png"
@@ -38,21 +37,13 @@ def page(browser, demo_app: RunningApp) -> Iterator[Page]:
         yield page
 
 
-def _expect_nine_values(page: Page) -> list[str]:
-    values = page.locator(".metric-value")
-    expect(values).to_have_count(9, timeout=LOAD_TIMEOUT_MS)
-    for index in range(9):
-        expect(values.nth(index)).not_to_have_text(EMPTY_VALUE)
-    return values.all_inner_texts()
-
-
 def _choose_preset(page: Page, label: str) -> None:
     page.locator("#period-preset label", has_text=label).click()
     expect(page.locator("#period-preset label.active")).to_have_text(label)
 
 
 def test_demo_page_shows_nine_cards_with_values_and_the_banner(page: Page, tmp_path: Path) -> None:
-    _expect_nine_values(page)
+    expect_nine_values(page)
     expect(page.locator(".metric-card")).to_have_count(9)
     expect(page.locator("#demo-banner")).to_be_visible()
     expect(page.locator("#demo-banner")).to_contain_text("demo data")
@@ -66,21 +57,21 @@ def test_demo_page_shows_nine_cards_with_values_and_the_banner(page: Page, tmp_p
 
 
 def test_switching_the_period_changes_the_values(page: Page) -> None:
-    _expect_nine_values(page)
+    expect_nine_values(page)
     _choose_preset(page, "7 days")
     # The cards re-render after the callback; wait until they show values again before reading.
-    week = _expect_nine_values(page)
+    week = expect_nine_values(page)
     _choose_preset(page, "90 days")
     values = page.locator(".metric-value")
     # 90 days of demo data hold far more deployments and completed items than 7 days, so at least one
     # number (deployment frequency, throughput …) differs; wait for the re-render to show it.
     expect(values).not_to_have_text(week, timeout=LOAD_TIMEOUT_MS)
-    quarter = _expect_nine_values(page)
+    quarter = expect_nine_values(page)
     assert quarter != week
 
 
 def test_a_custom_range_over_365_days_shows_the_inline_error(page: Page) -> None:
-    _expect_nine_values(page)
+    expect_nine_values(page)
     _choose_preset(page, "Custom")
     area = page.locator("#period-custom-range-area")
     expect(area).to_be_visible()
@@ -100,7 +91,7 @@ def test_a_custom_range_over_365_days_shows_the_inline_error(page: Page) -> None
 
 
 def test_the_theme_switch_toggles_dark_and_light(page: Page) -> None:
-    _expect_nine_values(page)
+    expect_nine_values(page)
     html = page.locator("html")
     expect(html).to_have_attribute("data-bs-theme", "light")
     page.locator("#theme-switch").click()
@@ -156,7 +147,7 @@ def _assert_dark_and_readable(locator) -> None:
 
 
 def test_the_date_picker_and_the_dropdowns_follow_the_dark_theme(page: Page) -> None:
-    _expect_nine_values(page)
+    expect_nine_values(page)
     page.locator("#theme-switch").click()
     expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
     _choose_preset(page, "Custom")
@@ -192,7 +183,7 @@ def _choose_field(page: Page, item_class: str, name: str) -> None:
 
 
 def test_escape_with_unsaved_mapping_edits_asks_before_discarding(page: Page) -> None:
-    _expect_nine_values(page)
+    expect_nine_values(page)
     modal, confirm = page.locator("#field-mapping-modal"), page.locator("#field-mapping-discard-confirm")
     item_class = "mapping-item-dora-deployment_date"
     value = page.locator(f".{item_class} .dash-dropdown-value")

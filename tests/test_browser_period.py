@@ -13,13 +13,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from data.metrics.period_selection import resolve_period
-from tests.conftest import RunningApp, start_app, stop_app, watched_page
+from tests.conftest import RunningApp, expect_nine_values, start_app, stop_app, watched_page
 from ui.period_selector import period_dates_text
 
 pytestmark = pytest.mark.browser
 
 LOAD_TIMEOUT_MS = 60_000
-EMPTY_VALUE = "—"
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +35,12 @@ def page(browser, demo_app: RunningApp) -> Iterator[Page]:
         yield page
 
 
-def _values(page: Page) -> list[str]:
-    values = page.locator(".metric-value")
-    expect(values).to_have_count(9, timeout=LOAD_TIMEOUT_MS)
-    for index in range(9):
-        expect(values.nth(index)).not_to_have_text(EMPTY_VALUE)
-    return values.all_inner_texts()
-
-
 def _dates_for(preset: str) -> str:
     return period_dates_text(resolve_period({"preset": preset}, datetime.now(UTC).date()))
 
 
 def test_the_dates_the_numbers_cover_are_shown_and_follow_the_preset(page: Page) -> None:
-    _values(page)
+    expect_nine_values(page)
     dates = page.locator("#period-dates")
     expect(dates).to_have_text(_dates_for("30"))
     page.locator("#period-preset label", has_text="7 days").click()
@@ -57,7 +48,7 @@ def test_the_dates_the_numbers_cover_are_shown_and_follow_the_preset(page: Page)
 
 
 def test_the_picker_offers_no_day_after_today(page: Page) -> None:
-    _values(page)
+    expect_nine_values(page)
     page.locator("#period-preset label", has_text="Custom").click()
     page.locator("#period-date-range-end-date").click()
     today = datetime.now(UTC).date()
@@ -76,7 +67,7 @@ def test_the_picker_offers_no_day_after_today(page: Page) -> None:
 
 
 def test_a_typed_future_end_is_clamped_to_today_and_said(page: Page) -> None:
-    _values(page)
+    expect_nine_values(page)
     page.locator("#period-preset label", has_text="Custom").click()
     start, end = page.locator("#period-date-range"), page.locator("#period-date-range-end-date")
     today = datetime.now(UTC).date()
@@ -99,7 +90,7 @@ def test_a_typed_future_end_is_clamped_to_today_and_said(page: Page) -> None:
 
 @pytest.mark.parametrize(("box", "garbage"), [("end", "2026-02-30"), ("end", "2026-13-45"), ("start", "2026-02-30")])
 def test_typed_text_that_is_not_a_date_is_named_and_changes_nothing(page: Page, box: str, garbage: str) -> None:
-    before = _values(page)
+    before = expect_nine_values(page)
     page.locator("#period-preset label", has_text="Custom").click()
     error = page.locator("#period-error")
     expect(error).to_have_text("Choose a start and an end date")
@@ -114,7 +105,7 @@ def test_typed_text_that_is_not_a_date_is_named_and_changes_nothing(page: Page, 
 
 
 def test_a_sparkline_shows_its_week_and_value_on_hover(page: Page) -> None:
-    _values(page)
+    expect_nine_values(page)
     graph = page.locator("#dora-card-row .metric-card .sparkline").first
     expect(graph.locator(".main-svg").first).to_be_visible(timeout=LOAD_TIMEOUT_MS)
     box = graph.bounding_box()
@@ -133,7 +124,7 @@ def test_a_sparkline_shows_its_week_and_value_on_hover(page: Page) -> None:
 
 
 def test_card_footers_fit_on_one_line_at_1440_px(page: Page) -> None:
-    _values(page)
+    expect_nine_values(page)
     footers = page.locator(".metric-footer")
     expect(footers).to_have_count(9)
     for index in range(9):
