@@ -13,12 +13,13 @@ import pytest
 
 from configuration.secrets import JiraCredentials
 from configuration.settings import merge_with_defaults
-from data.services.data_update import EMPTY_JQL_MESSAGE, incremental_jql, split_order_by, update_issues
+from data.services.data_update import EMPTY_JQL_MESSAGE, update_issues
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
 from data.sources.demo_source import DemoSource
 from data.sources.jira_client import JiraClient
 from data.sources.jira_errors import JiraError
+from data.sources.jira_scope import incremental_jql, split_order_by
 from data.sources.selection import make_source
 from data.store.issue_cache import load_cached_issues, load_fetch_meta
 from tests.jira_server import JiraTestServer

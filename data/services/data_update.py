@@ -1,16 +1,19 @@
-"""Update Data: bring the issue cache up to date with Jira (or the demo source) in as few requests as we can.
+"""Update Data: bring the issue cache up to date with the data source in as few requests as we can.
 
-Modes:
-- ``full``: no usable cache (first run, or the JQL, URL, deployment or source changed, or the mappings need a
-  field the cache lacks): every issue is fetched.
-- ``incremental``: one search for ``(<JQL>) AND updated >= <epoch ms>`` since the last successful fetch minus
-  ``jira.incremental_overlap_minutes`` (an unquoted number is epoch milliseconds, so Jira's profile time zone
-  plays no part). Issues are merged by id; the newest ``updated`` wins. When nothing changed this is the one
-  request of the update, and ``issues.json`` is not rewritten.
-- ``reconcile``: an incremental update followed by a key-only listing of the JQL, dropping cached issues that
-  were deleted or left the JQL (a delta never shows those). Runs when ``full=True`` or when
-  ``jira.full_refresh_hours`` have passed since the last reconcile (0 means every update). An empty listing
-  while issues are cached is refused: Jira may answer a search with bad credentials by an empty 200.
+The engine talks to the source only through ``data.sources.base.IssueSource`` (Jira, Azure DevOps or the demo);
+the scope is the source's own query (the JQL, the WIQL condition). Modes:
+- ``full``: no usable cache (first run, or the scope, URL, deployment/project or source changed, or the mappings
+  need a field the cache lacks): every issue is fetched.
+- ``incremental``: the issues changed since the last successful fetch minus
+  ``jira.incremental_overlap_minutes`` (``changed_since``: for Jira ``(<JQL>) AND updated >= <epoch ms>``, an
+  unquoted number, so Jira's profile time zone plays no part; for Azure DevOps a ``[System.ChangedDate]``
+  condition at full time precision). Issues are merged by id; the newest ``updated`` wins. When nothing
+  changed this costs the source's delta query alone, and ``issues.json`` is not rewritten.
+- ``reconcile``: an incremental update followed by an id-only listing of the scope, dropping cached issues
+  that were deleted or left the scope (a delta never shows those) and fetching listed ones the cache lacks.
+  Runs when ``full=True`` or when ``jira.full_refresh_hours`` have passed since the last reconcile (0 means
+  every update). An empty listing while issues are cached is refused: a source may answer a search with bad
+  credentials by an empty 200.
 
 A failed or cancelled update raises and leaves the cache exactly as it was: nothing is written before every
 request has succeeded. The demo source (``data.sources.demo_source``) goes through the same path; its data is tied
@@ -20,7 +23,6 @@ to its anchor day, so a new day means a full regeneration.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Mapping
@@ -46,8 +48,6 @@ from data.store.issue_cache import (
 logger = logging.getLogger(__name__)
 
 EMPTY_JQL_MESSAGE = "Set the JQL in Jira settings (e.g. project = ABC)"
-_MISSING_CHUNK = 200
-_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class FetchResult:
@@ -91,42 +91,6 @@ def warnings_note(warnings: tuple[str, ...] | list[str]) -> str:
     return "".join(f"; warning: {text}" for text in warnings)
 
 
-def split_order_by(jql: str) -> tuple[str, str]:
-    """``"project = A ORDER BY rank"`` → ``("project = A", "rank")``; ORDER BY inside quotes is left alone."""
-    for match in reversed(list(_ORDER_BY.finditer(jql))):
-        if _outside_quotes(jql, match.start()):
-            return jql[:match.start()].strip(), jql[match.end():].strip()
-    return jql.strip(), ""
-
-
-def _outside_quotes(text: str, position: int) -> bool:
-    quote: str | None = None
-    escaped = False
-    for char in text[:position]:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif quote is None and char in "\"'":
-            quote = char
-        elif char == quote:
-            quote = None
-    return quote is None
-
-
-def restrict_jql(jql: str, clause: str) -> str:
-    """``(<jql>) AND <clause>``, keeping the user's ORDER BY at the end."""
-    where, order = split_order_by(jql)
-    text = f"({where}) AND {clause}" if where else clause
-    return f"{text} ORDER BY {order}" if order else text
-
-
-def incremental_jql(jql: str, since: datetime) -> str:
-    """The delta search: ``updated >=`` an unquoted epoch-milliseconds number (no time-zone ambiguity)."""
-    epoch_ms = int(since.timestamp() * 1000)
-    return restrict_jql(jql, f"updated >= {epoch_ms}")
-
-
 def update_issues(
     settings: Mapping[str, Any],
     source: IssueSource,
@@ -145,7 +109,7 @@ def update_issues(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     demo = isinstance(source, DemoSource)
     identity = cache_identity(settings, demo=demo)
-    if not identity["jql"]:
+    if identity["source"] == "jira" and not identity["jql"]:
         raise UpdateError(EMPTY_JQL_MESSAGE)
     run = _Run(settings, source, identity, demo, now, progress, cancel)
     meta = load_fetch_meta()
@@ -179,12 +143,12 @@ class _Run:
         self.settings, self.source, self.identity, self.demo = settings, source, identity, demo
         self.now, self.progress, self.cancel = now, progress, cancel
         self.requests_before = source.request_count
+        self.scope = identity["jql"]  # the JQL, the WIQL condition or the demo's fixed query
         self.skipped_histories = self.skipped_issues = 0
         self.warnings: list[str] = []
 
-    def _search(self, jql: str, fields: list[str], progress: Progress | None = None) -> list[dict[str, Any]]:
-        """One search of the source; what it left out (unreadable data) is added up for the result."""
-        issues = self.source.search_issues(jql, fields, progress=progress, cancel=self.cancel)
+    def _counted(self, issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What the source's last call left out (unreadable data) and warned of, added up for the result."""
         self.skipped_histories += int(getattr(self.source, "skipped_history_count", 0) or 0)
         self.skipped_issues += int(getattr(self.source, "skipped_issue_count", 0) or 0)
         self.warnings += [text for text in getattr(self.source, "warnings", None) or () if text not in self.warnings]
@@ -196,7 +160,8 @@ class _Run:
 
     def full(self) -> FetchResult:
         fields = required_fields(self.settings)
-        issues = self._search(self.identity["jql"], fields, self.progress)
+        issues = self._counted(self.source.search_issues(self.scope, fields, progress=self.progress,
+                                                         cancel=self.cancel))
         fresh = {str(issue["id"]): issue for issue in issues}
         stamp = utc_iso(self.now)
         written = self._save(list(fresh.values()), self._meta(fields, {"last_full_fetch": stamp,
@@ -208,8 +173,8 @@ class _Run:
         fields = list(meta.get("fields") or required_fields(self.settings))
         overlap = (self.settings.get("jira") or {}).get("incremental_overlap_minutes", 5)
         since = parse_jira_time(meta.get("last_successful_fetch")) or self.now
-        delta_jql = incremental_jql(self.identity["jql"], since - timedelta(minutes=overlap))
-        delta = self._search(delta_jql, fields, self.progress)
+        delta = self._counted(self.source.changed_since(self.scope, since - timedelta(minutes=overlap), fields,
+                                                        progress=self.progress, cancel=self.cancel))
         mode = "reconcile" if reconcile else "incremental"
         if not delta and not reconcile:
             return self._unchanged(meta, fields, mode, {})
@@ -233,19 +198,18 @@ class _Run:
     def _reconcile(self, by_id: dict[str, dict[str, Any]], fields: list[str]) -> tuple[int, int]:
         """Drop cached issues the JQL no longer lists, fetch listed ones the cache lacks: (removed, added)."""
         listed = {str(issue_id): str(key) for issue_id, key in
-                  self.source.list_issue_ids(self.identity["jql"], cancel=self.cancel)}
+                  self.source.list_issue_ids(self.scope, cancel=self.cancel)}
         if not listed and by_id:
-            raise UpdateError(f"Jira listed no issues for the JQL although {len(by_id)} are cached: check that "
-                              "the credentials are accepted (Test connection). The cached issues were kept.")
+            raise UpdateError(f"The data source listed no issues for its scope although {len(by_id)} are cached: "
+                              "check that the credentials are accepted (Test connection). The cached issues were "
+                              "kept.")
         gone = [issue_id for issue_id in by_id if issue_id not in listed]
         for issue_id in gone:
             del by_id[issue_id]
         missing = [key for issue_id, key in listed.items() if issue_id not in by_id]
         added = 0
-        for start in range(0, len(missing), _MISSING_CHUNK):
-            chunk = missing[start:start + _MISSING_CHUNK]
-            jql = restrict_jql(self.identity["jql"], f"key in ({', '.join(chunk)})")
-            for issue in self._search(jql, fields):
+        if missing:
+            for issue in self._counted(self.source.fetch_listed(self.scope, missing, fields, cancel=self.cancel)):
                 if str(issue["id"]) not in by_id:
                     added += 1
                 by_id[str(issue["id"])] = issue

@@ -23,14 +23,15 @@ from data.sources.base import FetchCancelled
 from data.sources.demo_data import generate_demo_issues
 from data.sources.demo_fields import DEMO_FIELDS, DEMO_USER
 from data.sources.jira_client import normalise_field
+from data.sources.jira_scope import incremental_jql, keys_jql
 
 _UPDATED_SINCE = re.compile(r"\bupdated\s*>=\s*(\d+)\b", re.IGNORECASE)
 _KEY_IN = re.compile(r"\bkey\s+in\s*\(([^)]*)\)", re.IGNORECASE)
 
 
 class DemoSource:
-    """A stand-in for ``JiraClient``: ``search_issues``, ``count_issues``, ``list_issue_ids``, ``get_fields``,
-    ``test_connection`` and ``request_count``; histories come oldest first, like the real client's."""
+    """A stand-in for ``JiraClient`` behind ``IssueSource`` (plus ``count_issues``); histories come oldest
+    first, like the real client's."""
 
     jql = DEMO_JQL
 
@@ -76,6 +77,17 @@ class DemoSource:
         if progress is not None:
             progress(len(issues), len(issues))
         return list(issues)
+
+    def changed_since(self, jql: str, since: datetime, fields: list[str] | None = None, *,
+                      progress: Callable[[int, int | None], None] | None = None,
+                      cancel: threading.Event | None = None) -> list[dict[str, Any]]:
+        """The demo issues updated at or after ``since``."""
+        return self.search_issues(incremental_jql(jql, since), fields, progress=progress, cancel=cancel)
+
+    def fetch_listed(self, jql: str, keys: list[str], fields: list[str] | None = None, *,
+                     cancel: threading.Event | None = None) -> list[dict[str, Any]]:
+        """The demo issues with these keys."""
+        return self.search_issues(keys_jql(jql, keys), fields, cancel=cancel)
 
     def count_issues(self, jql: str, *, cancel: threading.Event | None = None) -> int:
         self.request_count += 1

@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import requests
 
@@ -31,10 +32,12 @@ from data.sources.jira_changelogs import ChangelogCompleter
 from data.sources.jira_errors import JiraError
 from data.sources.jira_http import JiraHttp
 from data.sources.jira_paging import IssueSearch, dedupe, issue_identity
+from data.sources.jira_scope import incremental_jql, keys_jql
 
 log = logging.getLogger(__name__)
 
 ID_LISTING_PAGE_SIZE = 1000
+LISTED_CHUNK = 200  # keys per `key in (...)` search when reconcile fetches issues the cache lacks
 DEFAULT_FETCH_BUDGET_SECONDS = 3600.0
 
 
@@ -124,6 +127,28 @@ class JiraClient:
                  len(issues), pages, completed, self.request_count - requests_before,
                  time.perf_counter() - started)
         return issues
+
+    def changed_since(self, jql: str, since: datetime, fields: Sequence[str], *, progress: Progress | None = None,
+                      cancel: threading.Event | None = None) -> list[dict]:
+        """The issues of ``jql`` updated at or after ``since`` (one search; see ``jira_scope.incremental_jql``)."""
+        return self.search_issues(incremental_jql(jql, since), fields, progress=progress, cancel=cancel)
+
+    def fetch_listed(self, jql: str, keys: Sequence[str], fields: Sequence[str], *,
+                     cancel: threading.Event | None = None) -> list[dict]:
+        """The issues with these keys (from ``list_issue_ids``), within ``jql``, in searches of
+        ``LISTED_CHUNK`` keys; what the searches left out is added up in ``skipped_*_count`` and ``warnings``."""
+        found: list[dict] = []
+        skipped_histories = skipped_issues = 0
+        warnings: list[str] = []
+        for start in range(0, len(keys), LISTED_CHUNK):
+            found += self.search_issues(keys_jql(jql, list(keys[start:start + LISTED_CHUNK])), fields,
+                                        cancel=cancel)
+            skipped_histories += self.skipped_history_count
+            skipped_issues += self.skipped_issue_count
+            warnings += [text for text in self.warnings if text not in warnings]
+        self.skipped_history_count, self.skipped_issue_count, self.warnings = (skipped_histories, skipped_issues,
+                                                                               warnings)
+        return found
 
     def _listing_warnings(self, distinct: int) -> list[str]:
         """Why the listing may be incomplete: Jira announced more issues than it sent, or repeated pages."""

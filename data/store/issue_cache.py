@@ -64,7 +64,11 @@ BASE_FIELDS: tuple[str, ...] = (
 )
 _NOISE_KEYS = frozenset({"self", "iconUrl", "avatarUrls"})
 _IDENTITY_KEYS = ("source", "url", "deployment", "jql")
-_IDENTITY_NAMES = {"source": "data source", "url": "Jira URL", "deployment": "Jira deployment", "jql": "JQL"}
+_IDENTITY_NAMES = {
+    "jira": {"source": "data source", "url": "Jira URL", "deployment": "Jira deployment", "jql": "JQL"},
+    "azure_devops": {"source": "data source", "url": "Azure DevOps organization URL",
+                     "deployment": "Azure DevOps project", "jql": "WIQL filter"},
+}
 _PREVIOUS_ISSUES = re.compile(r"^issues-([0-9A-Za-z_-]+)\.json$")
 _OUR_TEMPORARIES = re.compile(r"^\.(issues(-[0-9A-Za-z_-]+)?\.json|fetch_meta\.json)\..+\.tmp$")
 STRAY_AGE_SECONDS = 60.0
@@ -120,9 +124,18 @@ def required_fields(settings: Mapping[str, Any]) -> list[str]:
 
 
 def cache_identity(settings: Mapping[str, Any], *, demo: bool | None = None) -> dict[str, str]:
-    """What the cached issue set is *of*: source, URL, deployment and JQL (the demo has a fixed JQL)."""
+    """What the cached issue set is *of*: source, URL, deployment (the project for Azure DevOps) and scope
+    (the JQL, or the WIQL filter; the demo has a fixed JQL)."""
     if demo if demo is not None else is_demo_mode(settings):
         return {"source": "demo", "url": "", "deployment": "", "jql": DEMO_JQL}
+    if settings.get("source") == "azure_devops":
+        board = settings.get("azure_devops") or {}
+        return {
+            "source": "azure_devops",
+            "url": str(board.get("organization_url") or "").strip().rstrip("/"),
+            "deployment": str(board.get("project") or "").strip(),
+            "jql": str(board.get("wiql_filter") or "").strip(),
+        }
     jira = settings.get("jira") or {}
     return {
         "source": "jira",
@@ -151,7 +164,8 @@ def cache_invalid_reason(
     identity = cache_identity(settings, demo=demo)
     for key in _IDENTITY_KEYS:
         if meta.get(key) != identity[key]:
-            return f"the {_IDENTITY_NAMES[key]} changed"
+            names = _IDENTITY_NAMES.get(identity["source"], _IDENTITY_NAMES["jira"])
+            return f"the {names[key]} changed"
     missing = sorted(set(required_fields(settings)) - set(meta.get("fields") or ()))
     if missing:
         return f"the field mappings need fields the cache lacks ({', '.join(missing)})"
