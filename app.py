@@ -1,10 +1,17 @@
-"""DORA & Flow metrics dashboard: the app factory and the ``python app.py`` entry point.
+"""DORA & Flow metrics dashboard: the app factory, the ``python app.py`` entry point and the WSGI entry point.
 
 Serves on 127.0.0.1:8050 by default (``--host``/``--port`` or ``DASHBOARD_HOST``/``DASHBOARD_PORT`` override),
 debug off, every stylesheet, icon font and script served by the app itself (no CDN). Every request first meets
 the guards of ``configuration/serving.py`` (host names answered, cross-origin changes refused, body sizes
 bounded); ``create_app`` installs them, so a WSGI server given ``create_app().server`` gets them too.
 A bad port, a busy port or an unknown host ends in one line on stderr and a non-zero exit code.
+
+``app:server`` is the Flask server of one app built on first access, for a WSGI server with several worker
+processes: ``gunicorn -w 4 --bind 127.0.0.1:8050 app:server`` (docs/serving.md). Importing this module builds
+nothing; each gunicorn worker builds its own app when it loads ``server`` (gunicorn without ``--preload``), so
+no SQLite handle, lock or thread is shared across a fork. Everything the workers share lives in the data
+directory: the issue cache and its version, the update lock and Dash's background-job store
+(``cache/callbacks``), so a job started through one worker is polled through any other.
 """
 
 from __future__ import annotations
@@ -13,12 +20,13 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import NoReturn
 
 import dash
 import flask_bootstrap
-from flask import send_from_directory
+from flask import Flask, send_from_directory
 
 from callbacks import register_callbacks
 from configuration.logging_config import setup_logging
@@ -34,6 +42,7 @@ from configuration.serving import (
     install_request_guards,
     parse_port,
 )
+from data.services.dashboard_service import preload_dataset
 from data.services.export_service import MAX_IMPORT_BYTES
 from ui.app_shell import serve_layout
 
@@ -144,8 +153,44 @@ def main(argv: list[str] | None = None) -> int:
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{args.port}"
     logger.info("Serving the dashboard", extra={"url": url})
     print(f"DORA & Flow Metrics dashboard: {url}  (Ctrl+C to stop)")
+    preload_dataset()
     app.run(host=args.host, port=args.port, debug=False)
     return 0
+
+
+# gunicorn's exit status for "the application failed to load": the server stops instead of restarting workers.
+WSGI_LOAD_ERROR = 4
+_wsgi_lock = threading.Lock()
+_wsgi_server: Flask | None = None
+
+
+def wsgi_server() -> Flask:
+    """The Flask server a WSGI server runs (``app:server``): one app per process, built on first call.
+
+    Logging goes to the data directory's ``logs/`` as under ``python app.py``. A ``DASHBOARD_ALLOWED_HOSTS``
+    that is not a list of host names ends the process with one line on stderr and ``WSGI_LOAD_ERROR``
+    (``gunicorn.conf.py`` checks it once in gunicorn's master already, before any worker starts).
+    """
+    global _wsgi_server
+    with _wsgi_lock:
+        if _wsgi_server is None:
+            try:
+                _configured_hosts()
+            except StartupError as error:
+                print(f"Could not start the dashboard: {error}", file=sys.stderr, flush=True)
+                raise SystemExit(WSGI_LOAD_ERROR) from None
+            setup_logging()
+            _wsgi_server = create_app().server
+            preload_dataset()
+            logger.info("Serving the dashboard under a WSGI server", extra={"pid": os.getpid()})
+        return _wsgi_server
+
+
+def __getattr__(name: str) -> Flask:
+    """``app.server`` builds the app on first access (module attribute hook, PEP 562)."""
+    if name == "server":
+        return wsgi_server()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -51,10 +51,12 @@ def _progress_printer() -> Callable[[int, int | None], None] | None:
     return show
 
 
-NO_SOURCE = ("no Jira is configured, so there is nothing to fetch: set the Jira URL and JQL in the dashboard's "
-             "Jira settings dialog, or jira.url and jira.jql in app_settings.json (or --settings FILE) with "
-             "JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center) in the environment; for demo data "
-             "use `cli.py demo --output ISSUES.json`")
+NO_SOURCE = ("no data source is configured, so there is nothing to fetch: choose Jira or Azure DevOps in the "
+             "dashboard's Data source dialog, or in app_settings.json (or --settings FILE) set jira.url and "
+             "jira.jql with JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center) in the environment, or "
+             'source "azure_devops" with azure_devops.organization_url and azure_devops.project (optionally '
+             "azure_devops.wiql_filter) and AZURE_DEVOPS_PAT in the environment; for demo data use "
+             "`cli.py demo --output ISSUES.json`")
 
 
 def _print_retry(message: str) -> None:
@@ -65,10 +67,11 @@ def _print_retry(message: str) -> None:
 
 @reported
 def cmd_fetch(args: argparse.Namespace) -> int:
-    """Update the issue cache from the configured Jira and optionally write the issues to a file.
+    """Update the issue cache from the configured source (Jira or Azure DevOps) and optionally write the issues
+    to a file.
 
-    Without a Jira (no ``jira.url``) this is a usage error, never a silent fetch of the demo data: a cron job
-    meant to fetch a team's Jira must not fill the cache with invented issues.
+    Without a configured source (``is_demo_mode``) this is a usage error, never a silent fetch of the demo data:
+    a cron job meant to fetch a team's Jira or Azure DevOps must not fill the cache with invented issues.
     """
     from data.services.command_service import fetch_issues
 
@@ -110,23 +113,35 @@ def _cache_settings(path: str | None) -> dict[str, Any]:
 @reported
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Print the nine MetricValues for a period, computed from an issues file (nothing is cached or saved)."""
-    from data.metrics.exporters import export_metrics
-    from data.services.command_service import compute_metrics
-    from data.services.issues_file import load_issues_file
+    from data.services.issues_file import gc_paused
 
     now = time_arg(args.now)
     period = period_arg(date_arg(args.start, "--start"), date_arg(args.end, "--end"), now.date())
     settings = load_cli_settings(args.settings)
-    loaded = load_issues_file(args.issues)
-    metrics = compute_metrics(loaded.issues, settings, period, now, args.team)
-    if loaded.truncated_changelogs:
-        count = loaded.truncated_changelogs
+    # Millions of small objects and no cycles: the collector would only slow their building, and resumed while
+    # they live it would walk them all once more; they are freed before it resumes.
+    with gc_paused():
+        text, count = _metrics_text(args, settings, period, now)
+    if count:
         print(f"warning: {plural(count, 'issue')} {'has' if count == 1 else 'have'} a truncated changelog (fewer "
               "histories than changelog.total); their status times may be incomplete. `cli.py fetch --output` "
               "writes complete changelogs.", file=sys.stderr)
-    sys.stdout.write(export_metrics(args.format, metrics, period_start=period.start, period_end=period.end,
-                                    generated_at=now, team=args.team))
+    sys.stdout.write(text)
     return 0
+
+
+def _metrics_text(args: argparse.Namespace, settings: dict[str, Any], period: Period,
+                  now: datetime) -> tuple[str, int]:
+    """``cmd_metrics``'s output and how many issues have a truncated changelog (the issues die on return)."""
+    from data.metrics.exporters import export_metrics
+    from data.services.command_service import compute_metrics
+    from data.services.issues_file import load_issues_file
+
+    loaded = load_issues_file(args.issues, settings)
+    metrics = compute_metrics(loaded.issues, settings, period, now, args.team)
+    text = export_metrics(args.format, metrics, period_start=period.start, period_end=period.end, generated_at=now,
+                          team=args.team)
+    return text, loaded.truncated_changelogs
 
 
 @reported
@@ -174,6 +189,16 @@ def cmd_import_snapshots(args: argparse.Namespace) -> int:
     return 0
 
 
+@reported
+def cmd_import_issues(args: argparse.Namespace) -> int:
+    """Make an issues file the issue cache, as if fetched (the dashboard then serves it)."""
+    from data.services.issue_import import import_issues
+
+    settings = load_cli_settings(args.settings) if args.settings else None
+    print(import_issues(args.file, settings).summary())
+    return 0
+
+
 MAX_DEMO_ISSUES = 1_000_000  # 20 times the largest benchmark team; more would take minutes and gigabytes
 
 
@@ -218,7 +243,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         check_arguments,
     )
     from data.services.command_service import compute_team_forecast
-    from data.services.issues_file import IssuesInputError, load_issues_file
+    from data.services.issues_file import IssuesInputError, gc_paused, load_issues_file
+
+    def forecast_of_file() -> dict[str, Any]:  # the issues die on return, before the collector resumes
+        return compute_team_forecast(load_issues_file(args.issues, settings).issues, settings, now, args.team,
+                                     items=items, until=until, history_days=history_days, trials=trials, seed=seed)
 
     now = time_arg(args.now)
     items = None if args.items is None else int_arg(args.items, "--items", 0, 1)
@@ -229,9 +258,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     try:
         check_arguments(now.date(), items, until, history_days, trials)
         settings = load_cli_settings(args.settings)
-        issues = load_issues_file(args.issues).issues
-        result = compute_team_forecast(issues, settings, now, args.team, items=items, until=until,
-                                       history_days=history_days, trials=trials, seed=seed)
+        with gc_paused():
+            result = forecast_of_file()
     except (ForecastInputError, SettingsError, IssuesInputError) as exc:
         raise UsageError(str(exc)) from None
     sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
@@ -247,16 +275,21 @@ def cmd_analytics(args: argparse.Namespace) -> int:
     from configuration.settings import SettingsError
     from data.services.analytics_service import analytics_json
     from data.services.command_service import compute_team_analytics
-    from data.services.issues_file import IssuesInputError, load_issues_file
+    from data.services.issues_file import IssuesInputError, gc_paused, load_issues_file
+
+    def analytics_of_file() -> str:  # the issues die on return, before the collector resumes
+        loaded = load_issues_file(args.issues, settings)
+        return analytics_json(compute_team_analytics(loaded.issues, settings, period, now, args.team))
 
     now = time_arg(args.now)
     period = period_arg(date_arg(args.start, "--start"), date_arg(args.end, "--end"), now.date())
     try:
         settings = load_cli_settings(args.settings)
-        loaded = load_issues_file(args.issues)
+        with gc_paused():
+            text = analytics_of_file()
     except (SettingsError, IssuesInputError) as exc:
         raise UsageError(str(exc)) from None
-    sys.stdout.write(analytics_json(compute_team_analytics(loaded.issues, settings, period, now, args.team)))
+    sys.stdout.write(text)
     return 0
 
 
@@ -266,13 +299,17 @@ def cmd_teams(args: argparse.Namespace) -> int:
     problem (an unreadable file, no team field set) is one line with exit code 2."""
     from data.metrics.teams import teams_csv, teams_json
     from data.services.command_service import compute_team_metrics
-    from data.services.issues_file import IssuesInputError, load_issues_file
+    from data.services.issues_file import IssuesInputError, gc_paused, load_issues_file
+
+    def team_rows() -> list[tuple[str, dict[str, dict]]]:  # the issues die on return, before the collector resumes
+        return compute_team_metrics(load_issues_file(args.issues, settings).issues, settings, period, now)
 
     now = time_arg(args.now)
     period = period_arg(date_arg(args.start, "--start"), date_arg(args.end, "--end"), now.date())
     try:
         settings = load_cli_settings(args.settings)
-        rows = compute_team_metrics(load_issues_file(args.issues).issues, settings, period, now)
+        with gc_paused():
+            rows = team_rows()
     except (SettingsError, IssuesInputError) as exc:
         raise UsageError(str(exc)) from None
     sys.stdout.write(teams_csv(rows) if args.format == "csv" else
@@ -283,7 +320,7 @@ def cmd_teams(args: argparse.Namespace) -> int:
 
 COMMANDS = {"fetch": cmd_fetch, "metrics": cmd_metrics, "analytics": cmd_analytics, "snapshot": cmd_snapshot,
             "export": cmd_export, "import_snapshots": cmd_import_snapshots, "demo": cmd_demo,
-            "forecast": cmd_forecast, "teams": cmd_teams}
+            "forecast": cmd_forecast, "teams": cmd_teams, "import_issues": cmd_import_issues}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,15 +19,19 @@ DEFAULT_EXPORT_DAYS = 30
 
 def _add_fetch(subparsers: Any, commands: Commands) -> None:
     parser = one_line_errors(subparsers.add_parser(
-        "fetch", help="update the issue cache from the configured Jira",
-        description="Fetch issues (full the first time, then incremental) from the Jira in the settings "
-                    "(jira.url, jira.jql) into the data directory's cache. Credentials come from JIRA_EMAIL + "
-                    "JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center). Without a Jira it exits with 2; "
-                    "`cli.py demo` writes the demo data."))
+        "fetch", help="update the issue cache from the configured Jira or Azure DevOps",
+        description="Fetch issues (full the first time, then incremental) from the source in the settings "
+                    "into the data directory's cache: Jira (jira.url, jira.jql; credentials from JIRA_EMAIL + "
+                    "JIRA_API_TOKEN for Cloud or JIRA_PAT for Data Center) or, with source \"azure_devops\", "
+                    "Azure DevOps (azure_devops.organization_url, azure_devops.project, azure_devops.wiql_filter; "
+                    "the personal access token from AZURE_DEVOPS_PAT). Tokens saved in the Data source dialog "
+                    "are used too. Without a configured source it exits with 2; `cli.py demo` writes the demo "
+                    "data."))
     parser.add_argument("--settings", metavar="SETTINGS.json",
                         help="settings file (may be partial); default: the data directory's settings")
     parser.add_argument("--full", action="store_true",
-                        help="also reconcile: drop cached issues deleted in Jira or no longer in the JQL")
+                        help="also reconcile: drop cached issues deleted at the source or no longer in the JQL "
+                             "(or WIQL filter)")
     parser.add_argument("--output", metavar="ISSUES.json",
                         help='also write the issues as {"issues": [...]} (input of "metrics --issues")')
     parser.set_defaults(func=commands["fetch"])
@@ -131,6 +135,19 @@ def _add_import_snapshots(subparsers: Any, commands: Commands) -> None:
     parser.set_defaults(func=commands["import_snapshots"])
 
 
+def _add_import_issues(subparsers: Any, commands: Commands) -> None:
+    parser = one_line_errors(subparsers.add_parser(
+        "import-issues", help="make an issues file the issue cache, as if fetched (the dashboard then serves it)",
+        description="Store the issues of FILE (a JSON array of Jira issues, or {\"issues\": [...]} as written by "
+                    "`cli.py fetch --output` or `cli.py demo`) as the data directory's issue cache, with a new "
+                    "data version, and prepare its tables. A bad file, an unusable settings file or a running "
+                    "update changes nothing. A later Update Data replaces the imported issues with a full fetch."))
+    parser.add_argument("file", metavar="FILE", help="the issues file to import")
+    parser.add_argument("--settings", metavar="SETTINGS.json",
+                        help=f"{_SETTINGS_HELP} app_settings.json (the mappings the tables are built with)")
+    parser.set_defaults(func=commands["import_issues"])
+
+
 def _add_demo(subparsers: Any, commands: Commands) -> None:
     parser = one_line_errors(subparsers.add_parser(
         "demo", help="write the demo dataset as an issues file (to try `metrics`)",
@@ -178,6 +195,7 @@ def build_parser(commands: Commands) -> argparse.ArgumentParser:
     _add_snapshot(subparsers, commands)
     _add_export(subparsers, commands)
     _add_import_snapshots(subparsers, commands)
+    _add_import_issues(subparsers, commands)
     _add_demo(subparsers, commands)
     _add_forecast(subparsers, commands)
     _add_teams(subparsers, commands)

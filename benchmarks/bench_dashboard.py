@@ -5,15 +5,19 @@ source's metadata, so the app serves it in demo mode without regenerating anythi
 Each run is a fresh process that does what a restarted server does for its first visitor, calling the
 functions in-process: ``import app``, ``create_app()``, ``serve_layout()`` (and its JSON encoding), then the
 metric-cards callback ``show_metrics`` for the default period (30 days) and its JSON encoding. Times are
-counted from the moment the process was started. The same data directory is then started again, now with
-``metrics_cache.json`` from the first process (a restart within the cache's TTL).
+counted from the moment the process was started and from the first request (the moment ``create_app()``
+returned: a server is ready to answer then). The same data directory is started three times: first without a
+table cache (the tables are built from ``cache/issues.json`` and the table file is written), then again with the
+table file and the ``metrics_cache.json`` the first process left (a restart within the cache's TTL), then with
+the table file only (``metrics_cache.json`` removed: a restart after the metrics cache expired).
 
 Period switches (server time of ``show_metrics`` plus the JSON encoding Dash does), ``--switches`` of each
 kind in the first run's process: *cold* = a period not yet seen (the 7- and 90-day presets, then custom
 periods; a metrics-cache miss), *warm* = switching between the presets already seen. The clock is the
 dataset's anchor, so the presets cover the demo's data.
 
-Targets (PRODUCT.md): period switch <= 150 ms; resident memory with 50,000 issues loaded <= 800 MB.
+Targets (PRODUCT.md): period switch <= 150 ms; resident memory with 50,000 issues loaded <= 800 MB; first
+cards after a restart <= 1.0 s from the first request.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from _common import (
 )
 
 SCRIPT = Path(__file__).resolve()
-SWITCH_TARGET_S, RESIDENT_TARGET_MB = 0.150, 800
+SWITCH_TARGET_S, RESIDENT_TARGET_MB, FIRST_CARDS_TARGET_S = 0.150, 800, 1.0
 WARM_PRESETS = ("30", "7", "90")
 
 
@@ -120,7 +124,7 @@ WORKERS = {"prepare": worker_prepare, "dashboard": worker_dashboard}
 
 
 def prepared_dir(size: int, results_dir: Path) -> Path:
-    folder = results_dir / f"dashboard-data-{size}"
+    folder = results_dir / f"dashboard-data-{size}-teams"
     if not (folder / "cache" / "fetch_meta.json").exists():
         dataset_file(size, results_dir)
         shutil.rmtree(folder, ignore_errors=True)
@@ -133,13 +137,14 @@ def _start_up(measured: Any) -> dict[str, Any]:
     figures = measured.result()
     stamps = figures.pop("stamps")
     figures["since_start_s"] = {name: stamp - measured.started for name, stamp in stamps.items()}
+    figures["since_first_request_s"] = {name: stamps[name] - stamps["created"] for name in ("layout", "first_metrics")}
     figures["peak_rss"] = measured.peak_rss
     return figures
 
 
 def measure(size: int, runs: int, switches: int, results_dir: Path) -> dict[str, Any]:
     source = prepared_dir(size, results_dir)
-    first, restart = [], []
+    first, restart, tables_only = [], [], []
     for run in range(runs):
         folder = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
         try:
@@ -147,17 +152,24 @@ def measure(size: int, runs: int, switches: int, results_dir: Path) -> dict[str,
             env = {"DASHBOARD_DATA_DIR": str(folder)}
             job = {"switches": switches if run == 0 else 0}
             first.append(_start_up(run_worker(SCRIPT, "dashboard", job, env_overrides=env)))
+            if not list((folder / "cache").glob("tables-*.arrow")):
+                raise BenchmarkError("the first start left no table cache (cache/tables-*.arrow)")
             restart.append(_start_up(run_worker(SCRIPT, "dashboard", {"switches": 0},
                                                 env_overrides=env)))
+            (folder / "metrics_cache.json").unlink(missing_ok=True)
+            tables_only.append(_start_up(run_worker(SCRIPT, "dashboard", {"switches": 0}, env_overrides=env)))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-    return {"size": size, "first_start": first, "restart_with_metrics_cache": restart}
+    return {"size": size, "first_start": first, "restart_with_metrics_cache": restart,
+            "restart_with_table_cache": tables_only}
 
 
 def _start_row(label: str, runs: list[dict[str, Any]]) -> list[Any]:
     since = [run["since_start_s"] for run in runs]
+    after_request = [run["since_first_request_s"] for run in runs]
     return [runs[0]["issues_loaded"], label, median(s["imported"] for s in since), median(s["created"] for s in since),
             median(s["layout"] for s in since), median(s["first_metrics"] for s in since),
+            median(s["first_metrics"] for s in after_request),
             median(mb(run["rss_loaded"]) for run in runs), median(mb(run["rss_end"]) for run in runs),
             median(mb(run["peak_rss"]) for run in runs), f"{runs[0]['successes']}/9"]
 
@@ -165,8 +177,9 @@ def _start_row(label: str, runs: list[dict[str, Any]]) -> list[Any]:
 def tables(measurements: list[dict[str, Any]]) -> list[str]:
     start_rows, switch_rows = [], []
     for m in measurements:
-        start_rows.append(_start_row("no metrics cache", m["first_start"]))
-        start_rows.append(_start_row("metrics_cache.json", m["restart_with_metrics_cache"]))
+        start_rows.append(_start_row("no table cache (builds it)", m["first_start"]))
+        start_rows.append(_start_row("table cache + metrics cache", m["restart_with_metrics_cache"]))
+        start_rows.append(_start_row("table cache only", m["restart_with_table_cache"]))
         sample = m["first_start"][0]
         for kind in ("cold", "warm"):
             times = sample[kind]
@@ -175,9 +188,10 @@ def tables(measurements: list[dict[str, Any]]) -> list[str]:
                                 median(t["encode_s"] * 1000 for t in times), median(totals),
                                 sum(total <= SWITCH_TARGET_S * 1000 for total in totals), max(totals)])
     return [
-        print_table("First page load after a restart: seconds since process start (median), memory MB",
+        print_table("First page load after a restart: seconds since process start, and from the first request "
+                    f"to the cards (target <= {FIRST_CARDS_TARGET_S:g} s) (median), memory MB",
                     ["issues loaded", "start", "imports", "create_app", "layout served", "first metrics",
-                     "RSS loaded", "RSS end", "peak RSS", "ok metrics"], start_rows),
+                     "request to cards", "RSS loaded", "RSS end", "peak RSS", "ok metrics"], start_rows),
         print_table(f"Period switch server time, ms (target <= {SWITCH_TARGET_S * 1000:g} ms; "
                     f"resident target <= {RESIDENT_TARGET_MB} MB)",
                     ["issues", "switch", "samples", "show_metrics", "JSON encode", "total median", "within target",

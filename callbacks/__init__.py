@@ -6,6 +6,7 @@ import dash
 
 from callbacks import (
     analytics,
+    azure_devops_settings,
     drilldown,
     exports,
     field_mapping,
@@ -23,6 +24,7 @@ from callbacks import (
 
 
 def register_callbacks(app: dash.Dash) -> None:
-    for feature in (period, metrics, update, theme, field_mapping, field_mapping_discard, jira_settings, drilldown,
+    for feature in (period, metrics, update, theme, field_mapping, field_mapping_discard, jira_settings,
+                    azure_devops_settings, drilldown,
                     exports, notices, navbar, analytics, forecast, teams):
         feature.register(app)

@@ -1,4 +1,5 @@
-"""Jira settings modal: open (filled from the settings, tokens never sent), test, save, use the demo data.
+"""The Data source dialog's Jira side and shared parts: open (filled from the settings, tokens never sent), test,
+save, use the demo data (``callbacks.azure_devops_settings`` has the source choice and the Azure DevOps side).
 
 A successful save closes the modal, shows a toast (with "Click Update Data: a full fetch is next" when the
 source changed) and bumps the settings version so the cards and the data-source label refresh. Errors stay
@@ -74,7 +75,7 @@ def save_jira_settings(action: str | None, url: str | None, deployment: str | No
         return (result.message, True, dash.no_update, dash.no_update, dash.no_update, dash.no_update,
                 dash.no_update, *_feedback(result.errors))
     toasts = Patch()
-    toasts.append(toast(result.message, header="Jira settings", icon=_toast_icon(result)))
+    toasts.append(toast(result.message, header="Data source", icon=_toast_icon(result)))
     return ("", False, False, toasts, time.time_ns(), "", "", *_feedback({}))
 
 

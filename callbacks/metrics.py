@@ -27,6 +27,8 @@ from ui.page import metric_rows
 
 NO_DATA_DEMO = "The demo data is prepared by Update Data (or by reloading the page)."
 NO_DATA_JIRA = "Update Data fetches the issues of your JQL from Jira; the cards fill in when it finishes."
+NO_DATA_AZURE_DEVOPS = ("Update Data fetches the work items of your project (and WIQL filter) from Azure DevOps; "
+                        "the cards fill in when it finishes.")
 NO_DATA_READ_ONLY = ("There is no cached data to show, and Update Data is off until the settings file is fixed "
                      "(see the notice above).")
 
@@ -48,17 +50,14 @@ def show_metrics(period: dict[str, Any] | None, _data_version: Any, now: datetim
     metrics, dataset = metrics_for_period(settings, selected.start, selected.end, now,
                                           read_only=current.read_only, **team_kwargs(team))
     if dataset is None:
-        if current.read_only:
-            explanation = NO_DATA_READ_ONLY
-        else:
-            explanation = NO_DATA_DEMO if is_demo_mode(settings) else NO_DATA_JIRA
+        explanation = NO_DATA_READ_ONLY if current.read_only else _no_data_explanation(settings)
         dora_cards, flow_cards = no_data_rows(explanation)
         return dora_cards, flow_cards, format_last_updated(None), source_label(settings), False
     dora_cards, flow_cards = metric_rows(metrics)
     demo_shown = is_demo_mode(settings) and dataset.meta.get("source") == "demo"
     banner = False if not demo_shown else (dash.no_update if period_only else True)
     last_updated = last_successful_fetch() or dataset.meta.get("last_successful_fetch")
-    return dora_cards, flow_cards, format_last_updated(last_updated), source_label(settings), banner
+    return dora_cards, flow_cards, format_last_updated(last_updated), source_label(settings, dataset.meta), banner
 
 
 def register(app: dash.Dash) -> None:
@@ -74,3 +73,10 @@ def register(app: dash.Dash) -> None:
         Input(ids.Teams.SELECTOR, "value"),
     )(lambda period, version, _settings_version, team: show_metrics(
         period, version, period_only=dash.ctx.triggered_id in (ids.Stores.PERIOD, ids.Teams.SELECTOR), team=team))
+
+
+def _no_data_explanation(settings: dict[str, Any]) -> str:
+    """What Update Data will fetch, in the words of the configured source."""
+    if is_demo_mode(settings):
+        return NO_DATA_DEMO
+    return NO_DATA_AZURE_DEVOPS if settings.get("source") == "azure_devops" else NO_DATA_JIRA

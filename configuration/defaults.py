@@ -47,8 +47,12 @@ FIELD_LABELS: dict[str, str] = {
 
 FLOW_TYPES: tuple[str, ...] = ("Feature", "Defect", "Risk", "Technical_Debt")
 
+SOURCES: tuple[str, ...] = ("jira", "azure_devops")
+"""The values of ``source``: where the issues come from (``jira`` for files written before there was a choice)."""
+
 DEFAULT_SETTINGS: dict[str, Any] = {
     "version": SETTINGS_VERSION,
+    "source": "jira",  # "jira" | "azure_devops"; the chosen source not configured means the demo data
     "jira": {
         # Empty url means "no Jira configured": the app serves the built-in demo dataset.
         "url": "",
@@ -63,6 +67,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "fetch_budget_seconds": 3600.0,  # a whole fetch stops with a clear message past this
         "incremental_overlap_minutes": 5,
         "full_refresh_hours": 24,
+    },
+    # Azure DevOps Boards (Services or Server). The numeric limits above (timeout, retries, requests per
+    # second, fetch budget) apply to it too; its personal access token never lives here (AZURE_DEVOPS_PAT).
+    "azure_devops": {
+        "organization_url": "",  # e.g. https://dev.azure.com/contoso (Server: https://host/tfs/Collection)
+        "project": "",
+        "wiql_filter": "",  # a WIQL WHERE condition bounding the work items; empty: the whole project
     },
     "dora_flow_config": {
         "field_mappings": {

@@ -1,4 +1,5 @@
-"""Jira credentials: from the environment first, else from a git-ignored secrets file readable only by its owner.
+"""Jira and Azure DevOps credentials: from the environment first, else from a git-ignored secrets file readable
+only by its owner.
 
 Tokens never go into ``app_settings.json``, never into a log line (each loaded token is registered with the
 logging redaction filter) and never back to the browser (the UI only learns whether one is set).
@@ -13,6 +14,11 @@ so the UI can ask for it again instead of failing silently.
 Environment tokens (``JIRA_API_TOKEN``, ``JIRA_PAT``) are the user's explicit choice for this process and
 apply to whatever URL is configured.
 
+The Azure DevOps personal access token follows the same rules: ``AZURE_DEVOPS_PAT`` first (any organization
+URL), else the secrets file's ``azure_devops_pat``, bound to the origin of ``azure_devops.organization_url``
+it was saved for (``load_azure_devops_credentials``). ``load_credentials`` returns the credentials of the
+source ``settings`` choose.
+
 Secrets files written before tokens were bound (a token without an ``*_origin`` entry) are not used at all:
 the token is reported as withheld until it is entered again. Binding such a token to the URL found in
 ``app_settings.json`` at first read was rejected because that URL may already be one an attacker saved, and
@@ -21,6 +27,7 @@ the old file cannot tell which site the token really belongs to; entering a toke
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 from collections.abc import Mapping
@@ -31,12 +38,15 @@ from urllib.parse import urlsplit
 
 from configuration.logging_config import register_secret
 from configuration.paths import data_file
+from configuration.settings import chosen_source
 from data.store.json_store import read_json, write_json_atomic
 
 SECRETS_FILE_NAME = ".jira_secrets.json"
 ENV_EMAIL = "JIRA_EMAIL"
 ENV_API_TOKEN = "JIRA_API_TOKEN"
 ENV_PAT = "JIRA_PAT"
+ENV_AZURE_DEVOPS_PAT = "AZURE_DEVOPS_PAT"
+AZURE_DEVOPS_KIND = "azure_devops_pat"
 TOKEN_KINDS: tuple[str, ...] = ("api_token", "pat")
 UNKNOWN_ORIGIN = ""
 """The origin reported for a withheld token saved without one (an older secrets file)."""
@@ -101,7 +111,7 @@ def secrets_path() -> Path:
     return data_file(SECRETS_FILE_NAME)
 
 
-def load_credentials(settings: Mapping[str, Any] | None = None) -> JiraCredentials:
+def load_jira_credentials(settings: Mapping[str, Any] | None = None) -> JiraCredentials:
     """The credentials for ``settings``' ``jira.url``: the environment's, else the tokens saved for its origin.
 
     The email may come from ``JIRA_EMAIL``, ``jira.email`` or the secrets file (in that order). A stored token
@@ -134,6 +144,60 @@ def load_credentials(settings: Mapping[str, Any] | None = None) -> JiraCredentia
     return credentials
 
 
+@dataclass(frozen=True)
+class AzureDevOpsCredentials:
+    """The personal access token to use for one Azure DevOps organization URL.
+
+    ``source`` and ``origin`` as in ``JiraCredentials``; ``withheld`` is the site a stored token belongs to
+    when it was not returned because the organization URL names another one (``UNKNOWN_ORIGIN`` when saved
+    without a site), ``None`` when nothing was withheld.
+    """
+
+    pat: str = ""
+    source: str = "none"  # "environment" | "secrets file" | "form" | "none"
+    origin: str = ""
+    withheld: str | None = None
+
+    def __repr__(self) -> str:  # never print a token, even in a debugger or a traceback
+        return f"AzureDevOpsCredentials(pat={'***' if self.pat else ''!r}, source={self.source!r}, " \
+               f"origin={self.origin!r}, withheld={self.withheld!r})"
+
+
+Credentials = JiraCredentials | AzureDevOpsCredentials
+
+
+def register_azure_devops_pat(pat: str) -> None:
+    """Redact the PAT in logs, and the Basic credentials built from it (``base64(":" + PAT)``) too."""
+    if pat:
+        register_secret(pat)
+        register_secret(base64.b64encode(f":{pat}".encode()).decode("ascii"))
+
+
+def load_azure_devops_credentials(settings: Mapping[str, Any] | None = None) -> AzureDevOpsCredentials:
+    """The PAT for ``settings``' ``azure_devops.organization_url``: ``AZURE_DEVOPS_PAT``, else the one saved
+    for that URL's origin (another site's, or one saved without a site, is withheld and named)."""
+    stored = read_json(secrets_path(), dict, expect=dict)
+    secret = str(stored.get(AZURE_DEVOPS_KIND) or "")
+    register_azure_devops_pat(secret)
+    env_pat = os.environ.get(ENV_AZURE_DEVOPS_PAT, "")
+    if env_pat:
+        register_azure_devops_pat(env_pat)
+        return AzureDevOpsCredentials(env_pat, "environment")
+    block = (settings or {}).get("azure_devops") or {}
+    origin = url_origin(block.get("organization_url") if isinstance(block, Mapping) else "")
+    bound_to = str(stored.get(f"{AZURE_DEVOPS_KIND}_origin") or "")
+    if secret and origin and bound_to == origin:
+        return AzureDevOpsCredentials(secret, "secrets file", origin)
+    return AzureDevOpsCredentials(withheld=(url_origin(bound_to) or UNKNOWN_ORIGIN) if secret else None)
+
+
+def load_credentials(settings: Mapping[str, Any] | None = None) -> Credentials:
+    """The credentials of the source ``settings`` choose (Jira unless ``source`` is ``azure_devops``)."""
+    if settings is not None and chosen_source(settings) == "azure_devops":
+        return load_azure_devops_credentials(settings)
+    return load_jira_credentials(settings)
+
+
 def save_credentials(*, url: str | None = None, api_token: str | None = None, pat: str | None = None,
                      email: str | None = None) -> Path:
     """Write the secrets file with mode 0600; ``None`` keeps the stored value, ``""`` clears it.
@@ -141,12 +205,25 @@ def save_credentials(*, url: str | None = None, api_token: str | None = None, pa
     A token is stored together with the origin of ``url``, the Jira URL it was entered for, and is only ever
     sent there (``load_credentials``). ``ValueError`` (nothing written) when a token comes without a usable URL.
     """
+    changes = {"email": email.strip()} if email is not None else {}
+    return _write_tokens(url, {"api_token": api_token, "pat": pat}, changes, "the Jira URL")
+
+
+def save_azure_devops_pat(*, organization_url: str | None, pat: str) -> Path:
+    """Store the Azure DevOps PAT bound to the origin of ``organization_url`` (``""`` clears it); mode 0600.
+    ``ValueError`` (nothing written) when a PAT comes without a usable URL."""
+    register_azure_devops_pat(pat.strip())
+    return _write_tokens(organization_url, {AZURE_DEVOPS_KIND: pat}, {}, "the organization URL")
+
+
+def _write_tokens(url: str | None, tokens: Mapping[str, str | None], changes: Mapping[str, str],
+                  url_name: str) -> Path:
     origin = url_origin(url)
-    if not origin and any((value or "").strip() for value in (api_token, pat)):
-        raise ValueError("A token is saved together with the Jira URL it is for: enter the URL first")
+    if not origin and any((value or "").strip() for value in tokens.values()):
+        raise ValueError(f"A token is saved together with {url_name} it is for: enter the URL first")
     path = secrets_path()
     current = read_json(path, dict, expect=dict)
-    for kind, value in (("api_token", api_token), ("pat", pat)):
+    for kind, value in tokens.items():
         if value is None:
             continue
         current[kind] = value.strip()
@@ -155,8 +232,7 @@ def save_credentials(*, url: str | None = None, api_token: str | None = None, pa
             register_secret(value.strip())
         else:
             current.pop(f"{kind}_origin", None)
-    if email is not None:
-        current["email"] = email.strip()
+    current.update(changes)
     write_json_atomic(path, current, indent=2, mode=stat.S_IRUSR | stat.S_IWUSR)
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
     return path

@@ -8,8 +8,9 @@ they run before any Dash code, under ``python app.py`` and under a WSGI server s
 1. **Host**: a request whose ``Host`` header names a host the server is not meant to answer gets 400. Answered
    by default: the loopback names ``localhost``, ``127.0.0.1`` and ``[::1]`` (any port), plus the address the
    server was started on unless it is a wildcard (``0.0.0.0``, ``::``), plus every name listed in
-   ``DASHBOARD_ALLOWED_HOSTS`` (comma-separated). This defeats DNS rebinding: a foreign web page whose name
-   is made to resolve to 127.0.0.1 still sends its own name as ``Host``.
+   ``DASHBOARD_ALLOWED_HOSTS`` (comma-separated). Under gunicorn (``app:server``) the app is not told the
+   bind address, so the loopback names and that list are all it answers. This defeats DNS rebinding: a
+   foreign web page whose name is made to resolve to 127.0.0.1 still sends its own name as ``Host``.
 2. **Origin**: a state-changing request (POST, PUT, PATCH, DELETE: every Dash callback, the snapshot upload
    included) gets 403 when the browser marks it as foreign: ``Sec-Fetch-Site: cross-site``, or an ``Origin``
    that is neither the request's own scheme-less ``host:port`` nor a name listed in ``DASHBOARD_ALLOWED_HOSTS``

@@ -26,6 +26,7 @@ from configuration.defaults import (
     FLOW_MAPPING_KEYS,
     FLOW_TYPES,
     SETTINGS_VERSION,
+    SOURCES,
 )
 from configuration.paths import data_file
 from data.store.json_store import (
@@ -95,6 +96,13 @@ def validate_settings(settings: Mapping[str, Any]) -> list[str]:
     refused without repeating it, and every other echoed value is shortened and scrubbed of user information.
     """
     errors: list[str] = []
+    if settings.get("source") not in SOURCES:
+        errors.append(f'source must be "jira" or "azure_devops" (got {_shown(settings.get("source"))})')
+    azure_devops = settings.get("azure_devops")
+    if isinstance(azure_devops, Mapping):
+        errors += _validate_azure_devops(azure_devops, chosen=settings.get("source") == "azure_devops")
+    else:
+        errors.append(f"azure_devops must be an object (got {_shown(azure_devops)})")
     jira = settings.get("jira")
     if isinstance(jira, Mapping):
         errors += _validate_jira(jira)
@@ -156,31 +164,56 @@ def _shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _validate_url(url: Any) -> list[str]:
+def _validate_url(url: Any, key: str = "jira.url", example: str = "https://example.atlassian.net",
+                  token_hint: str = "enter the token in the Data source dialog or set JIRA_API_TOKEN / JIRA_PAT",
+                  ) -> list[str]:
+    """Problems of a server URL setting (``key`` names it): http(s), a host, no user information. Empty is fine
+    (the source is not configured)."""
     if not isinstance(url, str):
-        return [f"jira.url must be text (got {_shown(url)})"]
+        return [f"{key} must be text (got {_shown(url)})"]
     if not url:
         return []
     if _url_has_userinfo(url):
-        return ["jira.url must not contain a user name or password (the part before an @ in the address): "
-                "remove it and enter the token in the Jira settings dialog or set JIRA_API_TOKEN / JIRA_PAT"]
+        return [f"{key} must not contain a user name or password (the part before an @ in the address): "
+                f"remove it and {token_hint}"]
     if not url.lower().startswith(("http://", "https://")):
-        return [f"jira.url must start with https:// or http:// (got {_shown(url)})"]
+        return [f"{key} must start with https:// or http:// (got {_shown(url)})"]
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (parsing the port is the check)
     except ValueError:
-        return [f"jira.url is not a valid address: check the host and the port (got {_shown(url)})"]
+        return [f"{key} is not a valid address: check the host and the port (got {_shown(url)})"]
     if not parts.hostname:
-        return [f"jira.url must name a server, such as https://example.atlassian.net (got {_shown(url)})"]
+        return [f"{key} must name a server, such as {example} (got {_shown(url)})"]
     return []
 
 
+def _secret_key_errors(section: str, block: Mapping[str, Any], where: str) -> list[str]:
+    return [f"{section}.{secret} must not be stored in app_settings.json: {where}"
+            for secret in sorted(key for key in block if str(key).casefold().replace("-", "_") in _SECRET_KEYS)]
+
+
+def _validate_azure_devops(block: Mapping[str, Any], *, chosen: bool) -> list[str]:
+    """``azure_devops``: the organization URL like ``jira.url``; project and filter as text. A chosen Azure
+    DevOps with an organization URL needs a project (the URL alone names no work items)."""
+    errors = _secret_key_errors("azure_devops", block, "set AZURE_DEVOPS_PAT in the environment or save it "
+                                                      "from the Data source dialog")
+    errors += _validate_url(block.get("organization_url"), "azure_devops.organization_url",
+                            "https://dev.azure.com/your-organization",
+                            "enter the personal access token in the Data source dialog or set AZURE_DEVOPS_PAT")
+    for key in ("project", "wiql_filter"):
+        if not isinstance(block.get(key), str):
+            errors.append(f"azure_devops.{key} must be text (got {_shown(block.get(key))})")
+    project, url = block.get("project"), block.get("organization_url")
+    if chosen and isinstance(url, str) and url.strip() and isinstance(project, str) and not project.strip():
+        errors.append("azure_devops.project must name the Azure DevOps project, such as Fabrikam "
+                      "(source is azure_devops and azure_devops.organization_url is set)")
+    return errors
+
+
 def _validate_jira(jira: Mapping[str, Any]) -> list[str]:
-    errors = []
-    for secret in sorted(key for key in jira if str(key).casefold().replace("-", "_") in _SECRET_KEYS):
-        errors.append(f"jira.{secret} must not be stored in app_settings.json: set JIRA_API_TOKEN / JIRA_PAT "
-                      "in the environment or save it from the Jira settings dialog")
+    errors = _secret_key_errors("jira", jira, "set JIRA_API_TOKEN / JIRA_PAT in the environment or save it "
+                                              "from the Data source dialog")
     errors += _validate_url(jira.get("url"))
     if jira.get("deployment") not in ("cloud", "datacenter"):
         errors.append(f'jira.deployment must be "cloud" or "datacenter" (got {_shown(jira.get("deployment"))})')
@@ -393,6 +426,17 @@ def field_mapping_hash(settings: Mapping[str, Any]) -> str:
     return hashlib.md5(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+def chosen_source(settings: Mapping[str, Any]) -> str:
+    """``jira`` or ``azure_devops``: the source ``settings`` name (``jira`` when the key is absent or unknown)."""
+    source = settings.get("source")
+    return source if source in SOURCES else "jira"
+
+
 def is_demo_mode(settings: Mapping[str, Any]) -> bool:
-    """No Jira URL configured: the app serves the built-in demo dataset."""
+    """The chosen source is not configured, so the app serves the built-in demo dataset: Jira without a URL,
+    Azure DevOps without an organization URL or a project."""
+    if chosen_source(settings) == "azure_devops":
+        block = settings.get("azure_devops")
+        block = block if isinstance(block, Mapping) else {}
+        return not all(str(block.get(key) or "").strip() for key in ("organization_url", "project"))
     return not str(settings.get("jira", {}).get("url") or "").strip()

@@ -25,6 +25,8 @@ SCRIPTS = {
     "bench_analytics": (["Analytics time, seconds", "Each section alone, warm, seconds"], []),
     "bench_forecast": (["Forecast engine in-process", "cli.py forecast vs parsing its input"], []),
     "bench_teams": (["Team switch, seconds", "cli.py teams vs parsing its input"], ["--cli-runs", "1"]),
+    "bench_ado_fetch": (["Azure DevOps fetch over loopback"], []),
+    "bench_serving": (["Memory per gunicorn worker", "Concurrent users switching periods"], ["--switches", "2"]),
 }
 
 

@@ -116,7 +116,7 @@ def test_without_jira_nothing_is_fetched_and_the_line_says_how_to_configure(
     assert result.returncode == 2, result.stderr
     line = one_error_line(result)
     assert line == f"error: {cli.NO_SOURCE}"
-    for needed in ("Jira settings dialog", "jira.url", "jira.jql", "app_settings.json", "JIRA_EMAIL",
+    for needed in ("Data source dialog", "jira.url", "jira.jql", "app_settings.json", "JIRA_EMAIL",
                    "JIRA_API_TOKEN", "JIRA_PAT", "`cli.py demo"):
         assert needed in line
     assert result.stdout == ""

@@ -26,7 +26,7 @@ from tests.jira_server.app import JiraTestServer
 from tests.jira_server.builders import make_issues
 from tests.jira_server.fixtures import ServerFactory, jira_server_factory  # noqa: F401  (fixture, by name)
 from ui import ids
-from ui.jira_settings_modal import jira_settings_modal
+from ui.data_source_modal import data_source_modal
 from ui.page import HIDDEN, SHOWN
 
 GOOD_TOKEN = "secret-token-123"  # the test server's default API token
@@ -139,7 +139,7 @@ def _post_callback(trigger: str, url: str, token: str) -> dict:
     """POST to ``/_dash-update-component`` of an app holding this module's callbacks, as a page (or anyone who can
     reach the port) would: the button ``trigger`` clicked with the form values; the decoded answer."""
     app = dash.Dash(__name__, suppress_callback_exceptions=True)
-    app.layout = jira_settings_modal()
+    app.layout = data_source_modal()
     jira_settings.register(app)
     key, spec = next((key, spec) for key, spec in app.callback_map.items()
                      if any(item["id"] == trigger for item in spec["inputs"]))

@@ -73,6 +73,21 @@ def test_flow_load_snapshot_is_recorded_once_per_week_with_the_count_of_wip_item
     assert path.read_bytes() == content
 
 
+def test_a_restart_knows_the_week_was_recorded_and_builds_no_team_tables_for_it(
+        demo: tuple[list[dict], dict], isolated_data_dir: Path) -> None:
+    issues, settings = demo
+    frames = build_issue_frames(issues, settings)
+    assert metrics_service.has_snapshot_to_record(settings, ANCHOR, "v1")
+    metrics_service.record_flow_load_snapshot(frames, settings, ANCHOR, data_version="v1")
+    metrics_service.clear_memo()  # a new process (a restart, another worker)
+    assert not metrics_service.has_snapshot_to_record(settings, ANCHOR, "v1")
+    assert metrics_service.has_snapshot_to_record(settings, ANCHOR, "v2")  # new data: its week is checked again
+    assert metrics_service.has_snapshot_to_record(settings, ANCHOR + timedelta(days=7), "v1")  # and a new week
+    (isolated_data_dir / "cache" / "snapshots_recorded.json").write_text("{not json")
+    metrics_service.clear_memo()
+    assert metrics_service.has_snapshot_to_record(settings, ANCHOR, "v1")  # a damaged marker file: check again
+
+
 def test_no_snapshot_without_wip_statuses(demo: tuple[list[dict], dict], isolated_data_dir: Path) -> None:
     issues, settings = demo
     settings["dora_flow_config"]["wip_statuses"] = []

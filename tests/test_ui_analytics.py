@@ -122,6 +122,19 @@ def test_cycle_time_has_one_dot_per_point_one_trace_per_flow_type_and_links_to_j
     assert figure["layout"]["yaxis"]["title"]["text"] == "Cycle time (days)"
 
 
+def test_azure_devops_work_items_show_as_hash_id_and_link_to_their_edit_page() -> None:
+    base = "https://dev.azure.com/contoso/Fabrikam/_workitems/edit"
+    section = cycle_section()
+    section["points"] = [{**point, "key": str(number)} for number, point in enumerate(section["points"], 41)]
+    figure = charts.cycle_time_figure(section, jira_url=base)
+    assert figure["data"][0]["customdata"][0] == ["#41", "", f"{base}/41"]
+    aging = aging_section()
+    aging["items"] = [{**item, "key": str(number)} for number, item in enumerate(aging["items"], 7)]
+    traces = charts.aging_wip_figure(aging, jira_url=base)["data"]
+    dots = [row for trace in traces for row in trace.get("customdata") or []]
+    assert dots and all(row[0].startswith("#") and row[3] == f"{base}/{row[0][1:]}" for row in dots)
+
+
 def test_cycle_time_without_a_jira_url_has_no_link() -> None:
     figure = charts.cycle_time_figure(cycle_section(), jira_url=None)
     assert all(row[2] == "" for trace in figure["data"] for row in trace["customdata"])

@@ -92,7 +92,7 @@ def test_navbar_shows_product_source_last_update_and_actions() -> None:
     assert by_id(navbar, ids.Navbar.LAST_UPDATED)[0].children == "Last updated 2025-01-31 10:00 UTC"
     assert text_of(by_id(navbar, ids.Navbar.UPDATE_BUTTON)[0]) == "Update Data"
     assert text_of(by_id(navbar, ids.Navbar.OPEN_FIELD_MAPPING)[0]) == "Configure Field Mappings"
-    assert text_of(by_id(navbar, ids.Navbar.OPEN_JIRA_SETTINGS)[0]) == "Jira settings"
+    assert text_of(by_id(navbar, ids.Navbar.OPEN_JIRA_SETTINGS)[0]) == "Data source"
     assert isinstance(by_id(navbar, ids.Navbar.THEME_SWITCH)[0], dbc.Switch)
     assert "bi-arrow-clockwise" in text_of_classes(by_id(navbar, ids.Navbar.UPDATE_BUTTON)[0])
 
@@ -120,7 +120,7 @@ def test_demo_banner_is_open_only_in_demo_mode(demo_mode: bool) -> None:
     assert isinstance(banner, dbc.Alert)
     assert banner.is_open is demo_mode
     text = text_of(banner)
-    assert "demo data" in text and "open Jira settings" in text and "Update Data" in text
+    assert "demo data" in text and "open Data source" in text and "Update Data" in text
 
 
 def test_period_selector_presets_and_custom_area() -> None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from data.services.drilldown_service import issue_url
+from data.services.drilldown_service import issue_url, shown_key
 from ui.formatting import format_value
 
 LEVELS: tuple[str, ...] = ("50", "70", "85", "95")
@@ -129,7 +129,8 @@ def cycle_time_figure(section: Mapping[str, Any], theme: str | None = "light", *
             "type": "scatter", "mode": "markers", "name": name.replace("_", " "),
             "x": [point.get("completed_at") for point in points],
             "y": [point.get("cycle_time_days") for point in points],
-            "customdata": [[str(point.get("key")), f" — {point['summary']}" if point.get("summary") else "",
+            "customdata": [[str(shown_key(jira_url, point.get("key"))),
+                            f" — {point['summary']}" if point.get("summary") else "",
                             issue_url(jira_url, point.get("key")) or ""] for point in points],
             "marker": {"color": color, "symbol": symbol, "size": 8, "opacity": 0.8,
                        "line": {"width": 1, "color": color}},
@@ -184,7 +185,8 @@ def aging_wip_figure(section: Mapping[str, Any], theme: str | None = "light", *,
         group = groups[old]
         group["x"].append(column + _jitter(seen[status]))
         group["y"].append(item["age_days"])
-        group["c"].append([str(item.get("key")), status, _type_name(item.get("flow_type")).replace("_", " "),
+        group["c"].append([str(shown_key(jira_url, item.get("key"))), status,
+                           _type_name(item.get("flow_type")).replace("_", " "),
                            issue_url(jira_url, item.get("key")) or ""])
     data = []
     for old, name, symbol, size in ((False, "Within the 85th percentile", "circle", 8),

@@ -11,9 +11,9 @@ from dash import dcc, html
 from data.services.mapping_service import FORM_SECTIONS
 from data.services.page_state_service import load_page_state
 from ui import ids
+from ui.data_source_modal import data_source_modal
 from ui.drilldown import drilldown_components
 from ui.field_mapping_modal import field_mapping_modal
-from ui.jira_settings_modal import jira_settings_modal
 from ui.notices import notices_area
 from ui.page import build_page
 
@@ -23,7 +23,7 @@ def serve_layout() -> html.Div:
     page = build_page(data_source_label=state.source_label, last_updated=state.last_updated,
                       demo_mode=state.demo_mode)
     _place_first_in_content(page, notices_area(state.notices))
-    return html.Div([page, field_mapping_modal(FORM_SECTIONS), jira_settings_modal(), drilldown_components(),
+    return html.Div([page, field_mapping_modal(FORM_SECTIONS), data_source_modal(), drilldown_components(),
                      dcc.Store(id=ids.Stores.SETTINGS_VERSION),
                      dcc.Store(id=ids.Stores.TAB_ID, data=uuid.uuid4().hex)])
 

@@ -151,9 +151,10 @@ class FieldMapping:
 
 
 class JiraSettings:
-    """The Jira connection modal."""
+    """The Data source dialog (the modal, its shared message and buttons) and its Jira fields."""
 
     MODAL = "jira-settings-modal"
+    JIRA_AREA = "jira-settings-jira-area"
     URL = "jira-settings-url"
     URL_FEEDBACK = "jira-settings-url-feedback"
     DEPLOYMENT = "jira-settings-deployment"
@@ -173,6 +174,24 @@ class JiraSettings:
     USE_DEMO_BUTTON = "jira-settings-use-demo-button"
     SAVE_BUTTON = "jira-settings-save-button"
     CANCEL_BUTTON = "jira-settings-cancel-button"
+
+
+class AzureDevOpsSettings:
+    """The Data source dialog's source choice and its Azure DevOps fields."""
+
+    SOURCE = "data-source-choice"
+    AREA = "azure-devops-settings-area"
+    ORGANIZATION_URL = "azure-devops-settings-organization-url"
+    ORGANIZATION_URL_FEEDBACK = "azure-devops-settings-organization-url-feedback"
+    PROJECT = "azure-devops-settings-project"
+    PROJECT_FEEDBACK = "azure-devops-settings-project-feedback"
+    WIQL_FILTER = "azure-devops-settings-wiql-filter"
+    WIQL_FILTER_FEEDBACK = "azure-devops-settings-wiql-filter-feedback"
+    PAT = "azure-devops-settings-pat"
+    PAT_STATUS = "azure-devops-settings-pat-status"
+    TEST_BUTTON = "azure-devops-settings-test-button"
+    TEST_RESULT = "azure-devops-settings-test-result"
+    SAVE_BUTTON = "azure-devops-settings-save-button"
 
 
 class Drilldown:

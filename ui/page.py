@@ -111,13 +111,13 @@ def _navbar(data_source_label: str, last_updated: str | None) -> dbc.Navbar:
                 title="Configure Field Mappings",
             ),
             _button(
-                _compact_label("Jira settings"),
+                _compact_label("Data source"),
                 "bi-gear",
                 ids.Navbar.OPEN_JIRA_SETTINGS,
                 color="secondary",
                 outline=True,
                 size="sm",
-                title="Jira settings",
+                title="Data source",
             ),
             export_menu(),
             dbc.Switch(
@@ -158,7 +158,7 @@ def _demo_banner(demo_mode: bool) -> dbc.Alert:
         [
             html.I(className="bi bi-info-circle-fill me-2", **{"aria-hidden": "true"}),
             html.Strong("You are looking at demo data"),
-            " from a generated team, not your Jira. To connect your Jira, open Jira settings, "
+            " from a generated team, not your Jira. To connect your Jira or Azure DevOps, open Data source, "
             "then click Update Data.",
         ],
         id=ids.Sections.DEMO_BANNER,

@@ -39,6 +39,8 @@ def option_text(value: Any) -> str | None:
     if isinstance(value, dict):
         for key in ("value", "name"):
             inner = value.get(key)
+            if inner is None:
+                continue
             text = (inner.strip() or None) if type(inner) is str else option_text(inner)
             if text is not None:
                 return text
@@ -106,8 +108,17 @@ def parse_timestamps(values: Sequence[Any]) -> pd.Series:
     date-only (00:00 UTC), or epoch numbers (milliseconds when ≥ 1e11 in magnitude, else seconds).
     Anything else, and any instant outside 1678–2262 (``EARLIEST_EPOCH_SECONDS``), becomes NaT."""
     n = len(values)
+    missing = values.count(None)
+    if missing == n:  # nothing to parse (an unmapped or unused field)
+        return _utc_series(np.full(n, np.datetime64("NaT"), dtype="datetime64[us]"))
     if set(map(type, values)) <= {str, type(None)}:
-        return _within_range(_parse_strings(values))
+        if missing * 2 <= n:
+            return _within_range(_parse_strings(values))
+        # Mostly empty (a field few issues set): parse the texts alone, each parses the same on its own.
+        present = [i for i, v in enumerate(values) if v is not None]
+        stamps = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+        stamps[present] = _within_range(_parse_strings([values[i] for i in present])).to_numpy(dtype="datetime64[us]")
+        return _utc_series(stamps)
     strings: list[Any] = [None] * n
     numbers = np.full(n, np.nan)
     for i, v in enumerate(values):
@@ -128,9 +139,17 @@ def parse_timestamps(values: Sequence[Any]) -> pd.Series:
     return _within_range(parsed)
 
 
+def _utc_series(stamps: np.ndarray) -> pd.Series:
+    return pd.Series(stamps).dt.tz_localize("UTC")
+
+
 def _parse_strings(values: Sequence[Any]) -> pd.Series:
     """ISO 8601 texts as UTC timestamps (NaT when unreadable); overlong texts are not even tried."""
-    texts = pd.Series([v if v is None or len(v) <= 64 else None for v in values], dtype=object)
+    try:
+        short = max(map(len, values), default=0) <= 64
+    except TypeError:  # a None among them
+        short = False
+    texts = pd.Series(values if short else [v if v is None or len(v) <= 64 else None for v in values], dtype=object)
     try:
         parsed = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
     except (OverflowError, ValueError):  # an out-of-range value pandas does not coerce: one at a time

@@ -69,7 +69,8 @@ def derive_issue_frames(frames: IssueFrames, settings: Mapping[str, Any]) -> Iss
     lookup = dict(config.flow_type_lookup)
     flow_texts = issues["flow_item_type"].to_numpy(dtype=object)
     if config.mapped("flow_item_type"):
-        flow_type = [lookup.get(fold(t), "Other") if isinstance(t, str) else "Other" for t in flow_texts]
+        names = {t: lookup.get(fold(t), "Other") for t in _distinct_texts(flow_texts)}
+        flow_type = [names.get(t, "Other") if isinstance(t, str) else "Other" for t in flow_texts]
     else:
         flow_type = [None] * n
     derived = issues.assign(
@@ -88,7 +89,13 @@ def derive_issue_frames(frames: IssueFrames, settings: Mapping[str, Any]) -> Iss
 
 
 def _in_set(texts: Iterable[Any], wanted: frozenset[str]) -> np.ndarray:
-    return np.array([isinstance(t, str) and fold(t) in wanted for t in texts], dtype=bool)
+    values = list(texts)
+    hits = {t for t in _distinct_texts(values) if fold(t) in wanted}  # each distinct text folded once
+    return np.array([isinstance(t, str) and t in hits for t in values], dtype=bool)
+
+
+def _distinct_texts(values: Iterable[Any]) -> set[str]:
+    return {t for t in values if isinstance(t, str)}
 
 
 def _mapped_set(issues: pd.DataFrame, config: FrameConfig, key: str) -> np.ndarray:

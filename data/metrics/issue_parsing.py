@@ -5,7 +5,9 @@ sorting, the interval table) is done by pandas/numpy."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,22 @@ from data.metrics.field_values import (
 )
 from data.metrics.issue_tables import BOOLEAN_KEYS, DATE_KEYS, MAPPING_KEYS, TEAM_KEY, TEXT_KEYS, IssueFrames
 from data.metrics.periods import series_us
-from data.metrics.teams import TEAM_COLUMN, team_column
+from data.metrics.teams import TEAM_COLUMN, team_column, team_values
+
+BASE_FIELDS: tuple[str, ...] = ("summary", "issuetype", "project", "status", "created", "updated", "resolutiondate")
+"""The Jira fields every issue row reads, whatever the mappings."""
+
+
+@dataclass(frozen=True)
+class DecodedIssues:
+    """Issues decoded straight into records holding only what parsing reads (see
+    ``data.services.issues_file``): each record has ``id``, ``key``, ``fields`` (one attribute per field id,
+    named by ``field_attributes``) and ``changelog`` (``None`` or ``histories``: ``None`` or a list of
+    ``created`` + ``items``, each item with ``field``, ``fieldId``, ``fromString``, ``toString``). Every value
+    is what the JSON reader gives for the issue object; parsing them gives exactly the tables of the objects."""
+
+    records: Sequence[Any]
+    field_attributes: Mapping[str, str]
 
 
 def _project_text(value: Any) -> str | None:
@@ -77,10 +94,31 @@ def _clean_history(history: Any) -> dict:
     return {"created": history.get("created"), "items": [item for item in items if isinstance(item, dict)]}
 
 
-def parse_issue_frames(raw_issues: Iterable[Any], field_ids: Mapping[str, str | None]) -> IssueFrames:
+def parse_issue_frames(raw_issues: Iterable[Any] | DecodedIssues,
+                       field_ids: Mapping[str, str | None]) -> IssueFrames:
     """Parse raw issues into the issue and interval tables (no settings beyond the field ids).
 
     Anything that is not an issue object is skipped and counted in ``skipped_issue_count``."""
+    if isinstance(raw_issues, DecodedIssues):
+        ids, keys, column, changes = _collect_decoded(raw_issues, field_ids)
+        skipped = 0
+    else:
+        ids, keys, column, changes, skipped = _collect_objects(raw_issues)
+    issues = _issue_columns(ids, keys, column, field_ids)
+    transitions, intervals = _timeline(issues, changes)
+    missing_status = issues["status"].isna().to_numpy()
+    if missing_status.any():
+        last = _last_status(len(issues), intervals["issue_idx"].to_numpy(), intervals["status"])
+        issues.loc[missing_status, "status"] = last[missing_status]
+    ids_tuple = tuple((key, field_ids.get(key)) for key in (*MAPPING_KEYS, TEAM_KEY))
+    return IssueFrames(issues, intervals, transitions, ids_tuple, skipped_issue_count=skipped)
+
+
+_FieldColumn = Callable[[str], list[Any]]
+"""A field id → that field's raw value of every issue, in order."""
+
+
+def _collect_objects(raw_issues: Iterable[Any]) -> tuple[list, list, _FieldColumn, _StatusChanges, int]:
     ids: list[Any] = []
     keys: list[Any] = []
     fields_list: list[dict] = []
@@ -100,17 +138,43 @@ def parse_issue_frames(raw_issues: Iterable[Any], field_ids: Mapping[str, str | 
                 changes.collect(len(keys), histories)
         keys.append(issue.get("key"))
 
-    issues = _issue_columns(ids, keys, fields_list, field_ids)
-    transitions, intervals = _timeline(issues, changes)
-    missing_status = issues["status"].isna().to_numpy()
-    if missing_status.any():
-        last = _last_status(len(issues), intervals["issue_idx"].to_numpy(), intervals["status"])
-        issues.loc[missing_status, "status"] = last[missing_status]
-    ids_tuple = tuple((key, field_ids.get(key)) for key in (*MAPPING_KEYS, TEAM_KEY))
-    return IssueFrames(issues, intervals, transitions, ids_tuple, skipped_issue_count=skipped)
+    def column(field_id: str) -> list[Any]:
+        return [f.get(field_id) for f in fields_list]
+
+    return ids, keys, column, changes, skipped
 
 
-def _issue_columns(ids: list, keys: list, fields_list: list[dict],
+def _collect_decoded(decoded: DecodedIssues,
+                     field_ids: Mapping[str, str | None]) -> tuple[list, list, _FieldColumn, _StatusChanges]:
+    records = decoded.records
+    attributes = decoded.field_attributes
+    unknown = {*BASE_FIELDS, *(f for f in field_ids.values() if f)} - set(attributes)
+    if unknown:
+        raise ValueError(f"the issues were decoded without the fields {sorted(unknown)}")
+    fields_list = [record.fields for record in records]
+    changes = _StatusChanges()
+    add_issue, add_time, add_from = changes.issue.append, changes.time.append, changes.from_.append
+    add_to, add_hist = changes.to.append, changes.hist.append
+    for n, changelog in enumerate(map(attrgetter("changelog"), records)):
+        if changelog is not None and changelog.histories:
+            for h_pos, history in enumerate(changelog.histories):
+                items = history.items
+                if items:
+                    for item in items:
+                        if item.field == "status" or item.fieldId == "status":
+                            add_issue(n)
+                            add_time(history.created)
+                            add_from(item.fromString)
+                            add_to(item.toString)
+                            add_hist(h_pos)
+
+    def column(field_id: str) -> list[Any]:
+        return list(map(attrgetter(attributes[field_id]), fields_list))
+
+    return [record.id for record in records], [record.key for record in records], column, changes
+
+
+def _issue_columns(ids: list, keys: list, column: _FieldColumn,
                    field_ids: Mapping[str, str | None]) -> pd.DataFrame:
     n = len(keys)
 
@@ -119,53 +183,90 @@ def _issue_columns(ids: list, keys: list, fields_list: list[dict],
                    for v in values]
         return pd.Series(cleaned, dtype=object)
 
+    def stamp_values(values: list[Any]) -> list[Any]:
+        return [v if v is None or type(v) is str else timestamp_raw(v) for v in values]
+
     columns: dict[str, Any] = {
         "id": texts(ids),
         "key": texts(keys),
-        "summary": texts([f.get("summary") for f in fields_list]),
-        "issue_type": texts([f.get("issuetype") for f in fields_list]),
-        "project": texts([_project_text(f.get("project")) for f in fields_list]),
-        "status": texts([f.get("status") for f in fields_list]),
-        "created": parse_timestamps([timestamp_raw(f.get("created")) for f in fields_list]),
-        "updated": parse_timestamps([timestamp_raw(f.get("updated")) for f in fields_list]),
-        "resolved": parse_timestamps([timestamp_raw(f.get("resolutiondate")) for f in fields_list]),
+        "summary": texts(column("summary")),
+        "issue_type": texts(column("issuetype")),
+        "project": texts([_project_text(value) for value in column("project")]),
+        "status": texts(column("status")),
+        "created": parse_timestamps(stamp_values(column("created"))),
+        "updated": parse_timestamps(stamp_values(column("updated"))),
+        "resolved": parse_timestamps(stamp_values(column("resolutiondate"))),
     }
     for key in MAPPING_KEYS:
         field_id = field_ids.get(key)
-        raw = [f.get(field_id) for f in fields_list] if field_id else [None] * n
+        raw = column(field_id) if field_id else [None] * n
         if key in DATE_KEYS:
-            stamps = [v if v is None or type(v) is str else timestamp_raw(v) for v in raw]
+            stamps = stamp_values(raw)
             columns[key] = parse_timestamps(stamps)
             columns[f"{key}_set"] = pd.Series(
                 [v is not None and (type(v) is not str or bool(v.strip())) for v in stamps], dtype=bool)
         elif key in TEXT_KEYS:
             columns[key] = texts(raw)
         elif key in BOOLEAN_KEYS:
-            columns[key] = pd.Series([boolean_value(v) for v in raw], dtype="boolean")
+            columns[key] = pd.Series([None if v is None else boolean_value(v) for v in raw], dtype="boolean")
         else:
-            columns[key] = pd.Series([number_value(v) for v in raw], dtype=np.float64)
+            columns[key] = pd.Series([None if v is None else number_value(v) for v in raw], dtype=np.float64)
     team_id = field_ids.get(TEAM_KEY)
-    columns[TEAM_COLUMN] = team_column([f.get(team_id) for f in fields_list] if team_id else [None] * n, team_id)
-    type_keys = [fold(t) if t else None for t in columns["issue_type"]]
+    columns[TEAM_COLUMN] = _team_column(column(team_id), team_id) if team_id else team_column([None] * n, None)
+    issue_types = columns["issue_type"].tolist()
+    folded = {t: fold(t) for t in set(issue_types) if t}  # each distinct type folded once
+    type_keys = [folded[t] if t else None for t in issue_types]
     columns["issue_type_key"] = pd.Series(type_keys, dtype=object)
     return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
+def _team_column(raw: list[Any], team_id: str) -> pd.Series:
+    """``team_column`` of the raw values, each distinct value worked out once: a text by itself, an object by
+    its ``value``, ``name`` and ``key`` texts (``team_values`` reads nothing else of it)."""
+    memo: dict[Any, tuple[str, ...]] = {}
+    values: list[tuple[str, ...]] = []
+    for value in raw:
+        kind = type(value)
+        if kind is dict:
+            option, name, key_text = value.get("value"), value.get("name"), value.get("key")
+            key: Any = (option if type(option) is str else None, name if type(name) is str else None,
+                        key_text if type(key_text) is str else None)
+        elif kind is str or value is None:
+            key = value
+        else:
+            values.append(team_values(value, team_id))
+            continue
+        names = memo.get(key)
+        if names is None:
+            names = memo[key] = team_values(value, team_id)
+        values.append(names)
+    return pd.Series(values, dtype=object)
+
+
 def _status_codes(values: list[Any]) -> tuple[np.ndarray, pd.Index]:
     """Category codes of status texts (trimmed; -1 for none), factorising raw values before cleaning them."""
-    try:
-        raw_codes, raw_uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=True)
-    except TypeError:
-        raw_codes, raw_uniques = pd.factorize(np.array([option_text(v) for v in values], dtype=object))
+    if set(map(type, values)) <= {str, type(None)}:  # the usual case: a dict factorises them faster than pandas
+        position = {value: code for code, value in enumerate(dict.fromkeys(values))}
+        raw_uniques: Any = list(position)
+        raw_codes = np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
+    else:
+        raw_codes, raw_uniques = _factorized_values(values)
     cleaned = np.array([option_text(v) for v in raw_uniques] + [None], dtype=object)
     codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
     return codes[raw_codes], pd.Index(uniques, dtype=object)
 
 
+def _factorized_values(values: list[Any]) -> tuple[np.ndarray, Any]:
+    try:
+        return pd.factorize(np.array(values, dtype=object), use_na_sentinel=True)
+    except TypeError:
+        return pd.factorize(np.array([option_text(v) for v in values], dtype=object))
+
+
 def _timeline(issues: pd.DataFrame, changes: _StatusChanges) -> tuple[pd.DataFrame, pd.DataFrame]:
     n = len(issues)
     m = len(changes.issue)
-    codes, categories = _status_codes(list(issues["status"]) + changes.from_ + changes.to)
+    codes, categories = _status_codes([*issues["status"], *changes.from_, *changes.to])
     current_code, from_code, to_code = codes[:n], codes[n:n + m], codes[n + m:]
     issue_idx = np.asarray(changes.issue, dtype=np.int64)
     at = series_us(parse_timestamps(changes.time)) if m else np.empty(0)
@@ -173,9 +274,11 @@ def _timeline(issues: pd.DataFrame, changes: _StatusChanges) -> tuple[pd.DataFra
     keep = ~np.isnan(at)
     issue_idx, at, hist, from_code, to_code = (a[keep] for a in (issue_idx, at, hist, from_code, to_code))
 
-    newest_first = _newest_first(n, issue_idx, at, to_code, current_code)
-    oriented = np.where(newest_first[issue_idx], -hist, hist)
-    order = np.lexsort((np.arange(issue_idx.size), oriented, at, issue_idx))
+    order = _monotonic_order(issue_idx, at)
+    if order is None:
+        newest_first = _newest_first(n, issue_idx, at, to_code, current_code)
+        oriented = np.where(newest_first[issue_idx], -hist, hist)
+        order = np.lexsort((oriented, at, issue_idx))  # a stable sort: full ties keep the collected order
     issue_idx, at, from_code, to_code = issue_idx[order], at[order], from_code[order], to_code[order]
 
     def categorical(code: np.ndarray) -> pd.Categorical:
@@ -199,6 +302,31 @@ def _timeline(issues: pd.DataFrame, changes: _StatusChanges) -> tuple[pd.DataFra
         "left": from_us(left),
     })
     return transitions, intervals
+
+
+def _monotonic_order(issue_idx: np.ndarray, at: np.ndarray) -> np.ndarray | None:
+    """The order by (issue, time) without sorting, when the changes come grouped by issue and each issue's
+    times strictly rise or strictly fall (the usual histories: no two changes at the same time); else ``None``.
+
+    Without equal times the sorted order of an issue is its changes as given, or reversed."""
+    if issue_idx.size < 2:
+        return np.arange(issue_idx.size)
+    same_issue = issue_idx[1:] == issue_idx[:-1]
+    if (issue_idx[1:] < issue_idx[:-1]).any():
+        return None
+    step = np.diff(at)
+    falls, rises = step < 0, step > 0
+    if (same_issue & ~(falls | rises)).any():  # equal times: the tie rules need the full sort
+        return None
+    both_in_issue = same_issue[1:] & same_issue[:-1]
+    if (both_in_issue & (falls[1:] != falls[:-1])).any():  # an issue whose times go up and down
+        return None
+    reversed_issue = np.zeros(int(issue_idx[-1]) + 1, dtype=bool)
+    reversed_issue[issue_idx[1:][same_issue & falls]] = True
+    position = np.arange(issue_idx.size)
+    first = np.searchsorted(issue_idx, issue_idx, side="left")
+    last = np.searchsorted(issue_idx, issue_idx, side="right") - 1
+    return np.where(reversed_issue[issue_idx], first + last - position, position)
 
 
 def _interval_arrays(created: np.ndarray, current_code: np.ndarray, issue_idx: np.ndarray, at: np.ndarray,

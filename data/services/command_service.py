@@ -24,6 +24,7 @@ from data.services.dashboard_service import UpdateAlreadyRunning, dashboard_sett
 from data.services.issues_file import IssuesInputError
 from data.services.metrics_service import calculate_all_metrics, each_team, record_flow_load_snapshot
 from data.services.update_messages import plural
+from data.sources.ado_errors import AzureDevOpsError
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.demo_data import generate_demo_issues
 from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
@@ -45,8 +46,8 @@ class CommandFailure(RuntimeError):
 
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    SettingsError, DataDirError, UpdateError, UpdateAlreadyRunning, JiraError, FetchCancelled, PersistenceError,
-    IssuesInputError, CommandFailure, TeamError,
+    SettingsError, DataDirError, UpdateError, UpdateAlreadyRunning, JiraError, AzureDevOpsError, FetchCancelled,
+    PersistenceError, IssuesInputError, CommandFailure, TeamError,
 )
 """Errors whose message is written for the user (anything else is a bug, and the CLI says so)."""
 

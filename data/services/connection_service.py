@@ -1,4 +1,5 @@
-"""What the Jira settings modal does, without Dash: show the connection, test it, save it, switch to the demo.
+"""What the Data source dialog does for Jira, without Dash: show the connection, test it, save it, switch to the
+demo (``azure_devops_connection`` does the same for Azure DevOps, with the rules below).
 
 Secrets: a token typed in the form is used for the test, stored only in the owner-only secrets file on save
 (``configuration.secrets.save_credentials``), registered with the log redaction filter before any request,
@@ -7,6 +8,8 @@ stored or environment token, but a stored token only for the site it was saved f
 origin (scheme, host, port) and an empty token field, Test connection and Save answer ``REENTER_TOKEN`` and
 send nothing anywhere (``configuration.secrets`` binds each saved token to its origin). Environment tokens
 apply to any URL. ``app_settings.json`` receives URL, deployment, email and JQL only.
+
+Saving the Jira side makes Jira the chosen source (``source``: ``jira``).
 
 Cache: the issue cache is *of* a source, URL, deployment and JQL (``issue_cache.cache_identity``). When a save
 changes that identity the issues are dropped (``clear_issue_cache``) and the message says that the next
@@ -33,7 +36,7 @@ from configuration.secrets import (
     ENV_EMAIL,
     ENV_PAT,
     JiraCredentials,
-    load_credentials,
+    load_jira_credentials,
     masked,
     save_credentials,
     secret_kind,
@@ -123,7 +126,7 @@ def reenter_token_message(deployment: str) -> str:
 
 def load_connection_form(settings: Mapping[str, Any]) -> ConnectionForm:
     jira = settings.get("jira") or {}
-    credentials = load_credentials(settings)
+    credentials = load_jira_credentials(settings)
     deployment = str(jira.get("deployment") or "cloud")
     return ConnectionForm(
         url=str(jira.get("url") or ""),
@@ -166,7 +169,7 @@ def _credentials(form: ConnectionInput, url: str, settings: Mapping[str, Any]) -
     """The typed tokens over those usable for ``url`` (the typed URL, not the saved one: a stored token is
     only returned for the origin it was saved for)."""
     jira = dict(settings.get("jira") or {})
-    stored = load_credentials({**settings, "jira": {**jira, "url": url}})
+    stored = load_jira_credentials({**settings, "jira": {**jira, "url": url}})
     typed_token, typed_pat = _text(form.api_token), _text(form.pat)
     for secret in (typed_token, typed_pat):
         register_secret(secret)
@@ -186,7 +189,8 @@ def _token_withheld(credentials: JiraCredentials, deployment: str) -> bool:
     return not getattr(credentials, kind) and credentials.withheld_origin(kind) is not None
 
 
-def _scrub(message: str, *secrets: str) -> str:
+def scrub_secrets(message: str, *secrets: str) -> str:
+    """``message`` with every given secret replaced by ••••."""
     for secret in secrets:
         if secret:
             message = message.replace(secret, "••••")
@@ -223,7 +227,7 @@ def check_connection(form: ConnectionInput, settings: Mapping[str, Any]) -> Conn
     try:
         me = client.test_connection()
     except JiraError as error:
-        return ConnectionResult(False, _scrub(str(error), *secrets))
+        return ConnectionResult(False, scrub_secrets(str(error), *secrets))
     who = me.get("display_name") or "an unnamed user"
     connected = f"Connected as {who} (time zone {me.get('time_zone')})."
     jql = _text(form.jql)
@@ -232,7 +236,7 @@ def check_connection(form: ConnectionInput, settings: Mapping[str, Any]) -> Conn
     try:
         count = client.count_issues(jql)
     except JiraError as error:
-        return ConnectionResult(False, f"{connected} But the JQL failed: {_scrub(str(error), *secrets)}",
+        return ConnectionResult(False, f"{connected} But the JQL failed: {scrub_secrets(str(error), *secrets)}",
                                 {"jql": "Jira did not accept this JQL"})
     matches = "The JQL is valid." if count is None else f"The JQL matches about {count:,} issues."
     return ConnectionResult(True, f"{connected} {matches}")
@@ -242,7 +246,9 @@ def _identity_changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> bo
     return cache_identity(before) != cache_identity(after)
 
 
-def _apply(changes: Mapping[str, Any], before: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+def apply_connection_change(changes: Mapping[str, Any], before: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Store ``changes``; when the cache identity (source, URL, deployment/project, JQL/filter) changed, drop
+    the cached issues. (settings after, whether the identity changed)."""
     after = update_app_settings(changes)
     changed = _identity_changed(before, after)
     if changed:
@@ -266,7 +272,7 @@ def save_connection(form: ConnectionInput) -> ConnectionResult:
         return ConnectionResult(False, "Fix the marked fields; nothing was saved.", errors)
     deployment = str(form.deployment)
     jql, email = _text(form.jql), _text(form.email)
-    changes = {"jira": {"url": url, "deployment": deployment, "email": email, "jql": jql}}
+    changes = {"source": "jira", "jira": {"url": url, "deployment": deployment, "email": email, "jql": jql}}
     typed = _text(form.pat) if deployment == "datacenter" else _text(form.api_token)
     if typed and not url:
         return ConnectionResult(False, "Fix the marked fields; nothing was saved.",
@@ -275,7 +281,7 @@ def save_connection(form: ConnectionInput) -> ConnectionResult:
     if url and not typed and _token_withheld(_credentials(form, url, before), deployment):
         return ConnectionResult(False, reenter_token_message(deployment))
     try:
-        after, changed = _apply(changes, before)
+        after, changed = apply_connection_change(changes, before)
         if typed:
             save_credentials(url=url, **{secret_kind(deployment): typed})
     except (SettingsError, PersistenceError, OSError, ValueError) as error:
@@ -292,7 +298,7 @@ def _saved_message(before: Mapping[str, Any], after: Mapping[str, Any], changed:
     if is_demo_mode(after):
         return " ".join([*parts, "No Jira URL is set, so the dashboard shows the demo data."])
     deployment = after["jira"]["deployment"]
-    credentials = load_credentials(after)
+    credentials = load_jira_credentials(after)
     if not credentials.has_secret_for(deployment):
         parts.append(_missing_secret_message(deployment) + " before updating.")
     elif credentials.source == "environment":
@@ -305,10 +311,10 @@ def _saved_message(before: Mapping[str, Any], after: Mapping[str, Any], changed:
 
 
 def use_demo_data(settings: Mapping[str, Any] | None = None) -> ConnectionResult:
-    """Clear the Jira URL (the other Jira settings and the token stay for reconnecting)."""
+    """Choose Jira without a URL (the other Jira and Azure DevOps settings and the tokens stay for reconnecting)."""
     try:
         before = dict(settings) if settings is not None else load_app_settings()
-        _, changed = _apply({"jira": {"url": ""}}, before)
+        _, changed = apply_connection_change({"source": "jira", "jira": {"url": ""}}, before)
     except (SettingsError, PersistenceError) as error:
         return ConnectionResult(False, f"Could not switch to the demo data: {error}")
     note = " Click Update Data to load it." if changed else ""

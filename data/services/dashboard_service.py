@@ -15,7 +15,8 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from configuration.paths import data_file
 from configuration.secrets import load_credentials
 from configuration.settings import (
     SettingsError,
+    chosen_source,
     field_mapping_hash,
     is_demo_mode,
     load_settings_state,
@@ -51,6 +53,7 @@ from data.services.metrics_service import (
     record_flow_load_snapshot,
     snapshots_for,
 )
+from data.sources.ado_errors import AzureDevOpsError
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
 from data.sources.jira_errors import JiraError
@@ -58,11 +61,15 @@ from data.sources.selection import make_source
 from data.store.issue_cache import load_cached_issues, load_fetch_meta
 from data.store.json_store import PersistenceError
 from data.store.metrics_snapshots import load_snapshots
+from data.store.table_cache import load_tables, save_tables
 
 logger = logging.getLogger(__name__)
 
+IMPORTED_SOURCE = "file"
+"""The cache's ``source`` after ``cli.py import-issues``: served as it is, replaced only by Update Data."""
+
 # Failures whose message says it all: logged without a traceback.
-_EXPECTED_FAILURES = (JiraError, UpdateError, PersistenceError)
+_EXPECTED_FAILURES = (JiraError, AzureDevOpsError, UpdateError, PersistenceError)
 
 
 class UpdateAlreadyRunning(RuntimeError):
@@ -97,6 +104,9 @@ class LoadedDataset:
     def issue_count(self) -> int:
         return len(self.frames.issues)
 
+
+TABLE_BUILD_LOCK = "cache/tables.build.lock"
+TABLE_BUILD_WAIT_SECONDS = 120.0  # building 50,000 issues takes a few seconds; a stuck builder is not waited for
 
 _loaded: LoadedDataset | None = None
 _loaded_lock = threading.Lock()
@@ -134,14 +144,25 @@ def _defaults_for_the_cache() -> dict[str, Any]:
     """Defaults, but of the cache's own source: cached Jira issues stay Jira data (no demo banner, no demo
     mappings over them)."""
     meta = load_fetch_meta() or {}
+    if meta.get("source") == "azure_devops":  # the identity's deployment is the project, its jql the filter
+        return merge_with_defaults({"source": "azure_devops", "azure_devops": {
+            "organization_url": meta.get("url") or "", "project": meta.get("deployment") or "",
+            "wiql_filter": meta.get("jql") or ""}})
     if meta.get("source") != "jira":
         return merge_with_defaults({})
     return merge_with_defaults({"jira": {key: meta.get(key) or "" for key in ("url", "deployment", "jql")}})
 
 
-def source_label(settings: Mapping[str, Any]) -> str:
+def source_label(settings: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> str:
+    """Where the shown data comes from: the configured source, or, when the cache holds issues imported with
+    ``cli.py import-issues`` (``meta`` is the cache's fetch metadata), that file until the next update."""
+    if meta and meta.get("source") == IMPORTED_SOURCE:
+        return f"Imported file · {meta.get('jql') or 'issues'}"
     if is_demo_mode(settings):
         return "Demo data"
+    if chosen_source(settings) == "azure_devops":
+        block = settings.get("azure_devops", {})
+        return f"Azure DevOps · {str(block.get('organization_url') or '').rstrip('/')}/{block.get('project', '')}"
     jira = settings.get("jira", {})
     kind = "Jira Cloud" if jira.get("deployment") == "cloud" else "Jira Data Center"
     return f"{kind} · {jira.get('url', '')}"
@@ -158,14 +179,69 @@ def load_dataset(settings: Mapping[str, Any]) -> LoadedDataset | None:
         current = _loaded
         if current and current.data_version == meta.get("data_version") and current.mapping_hash == mapping_hash:
             return current
-        cached = load_cached_issues()
-        if cached is None:
-            return None
-        frames = build_issue_frames(cached.issues, settings)
-        _loaded = LoadedDataset(frames, dict(cached.meta), str(cached.meta.get("data_version")), mapping_hash)
+        frames = load_tables(str(meta.get("data_version")), mapping_hash, settings)
+        if frames is None:
+            with _table_build_turn():  # another worker building the same tables: wait, then map its file
+                frames = load_tables(str(meta.get("data_version")), mapping_hash, settings)
+                if frames is None:
+                    cached = load_cached_issues()
+                    if cached is None:
+                        return None
+                    meta = cached.meta
+                    frames = build_issue_frames(cached.issues, settings)
+                    _save_tables_quietly(frames, str(meta.get("data_version")), mapping_hash)
+        _loaded = LoadedDataset(frames, dict(meta), str(meta.get("data_version")), mapping_hash)
         logger.info("Loaded the issue tables", extra={"issues": len(frames.issues),
                                                       "data_version": _loaded.data_version})
         return _loaded
+
+
+@contextmanager
+def _table_build_turn() -> Iterator[None]:
+    """One process at a time builds the tables of a data version that has no table file yet: the others
+    wait and then memory-map the file it wrote, sharing its pages instead of each keeping a private copy.
+    Waiting is bounded; after ``TABLE_BUILD_WAIT_SECONDS`` a process builds on its own. Nothing is taken while
+    ``app_settings.json`` is unusable: the tables built then are not saved, so there is nothing to wait for."""
+    if load_settings_state().read_only:
+        yield
+        return
+    lock = FileLock(str(data_file(TABLE_BUILD_LOCK)))
+    try:
+        lock.acquire(timeout=TABLE_BUILD_WAIT_SECONDS)
+    except Timeout:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def preload_dataset() -> threading.Thread:
+    """Load the current issue tables in a background thread, so the first visitor after a start does not
+    wait for them (a request meanwhile waits for this load instead of starting its own). Never fails the
+    start: a problem is logged and the first request loads as before."""
+
+    def load() -> None:
+        try:
+            load_dataset(dashboard_settings().settings)
+        except Exception:  # the first request will meet (and report) the same problem
+            logger.warning("Preloading the issue tables failed; the first request loads them", exc_info=True)
+
+    thread = threading.Thread(target=load, name="preload-issue-tables", daemon=True)
+    thread.start()
+    return thread
+
+
+def _save_tables_quietly(frames: IssueFrames, data_version: str, mapping_hash: str) -> None:
+    """Keep the tables just built in the table cache, so the next start maps them instead of parsing; never
+    while ``app_settings.json`` is unusable (stand-in settings write nothing), never failing the caller."""
+    if load_settings_state().read_only:
+        return
+    try:
+        save_tables(frames, data_version, mapping_hash)
+    except PersistenceError as error:
+        logger.warning("The table cache was not saved: %s", error)
 
 
 def team_tables(dataset: LoadedDataset, team: str | None) -> tuple[IssueFrames, str | None]:
@@ -204,7 +280,7 @@ def ensure_demo_data(settings: Mapping[str, Any]) -> None:
     if not is_demo_mode(settings) or load_settings_state().read_only:
         return
     meta = load_fetch_meta()
-    if meta and meta.get("source") == "demo":
+    if meta and meta.get("source") in ("demo", IMPORTED_SOURCE):  # imported issues are kept until an update
         return
     try:
         run_update(settings, wait_seconds=30)
@@ -271,7 +347,10 @@ def run_update(settings: Mapping[str, Any] | None = None, *, full: bool = False,
         source = make_source(settings, load_credentials(settings))
         if on_retry is not None and hasattr(source, "on_retry"):
             source.on_retry = on_retry
-        return update_issues(settings, source, full=full, progress=progress, cancel=cancel)
+        result = update_issues(settings, source, full=full, progress=progress, cancel=cancel)
+        if result.changed:
+            _prepare_tables(settings)
+        return result
     except FetchCancelled:
         logger.info("Update Data was cancelled; the previous data is kept")
         raise
@@ -280,6 +359,17 @@ def run_update(settings: Mapping[str, Any] | None = None, *, full: bool = False,
         raise
     finally:
         lock.release()
+
+
+def _prepare_tables(settings: Mapping[str, Any]) -> None:
+    """Build the new data version's tables and save them in the table cache while the update still holds its
+    lock, so every server process maps them instead of parsing the issues again. A failure here is logged and
+    leaves the update a success: the tables are then built on first use."""
+    try:
+        load_dataset(settings)
+    except Exception as error:  # the issue cache is saved; the tables are only a faster way to read it
+        logger.warning("The issue tables of the new data were not prepared: %s", error,
+                       exc_info=not isinstance(error, PersistenceError))
 
 
 def _settings_for_update(settings: Mapping[str, Any] | None) -> Mapping[str, Any]:

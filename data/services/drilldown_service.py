@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from configuration.defaults import FIELD_LABELS
-from configuration.settings import is_demo_mode
+from configuration.settings import chosen_source, is_demo_mode
 from data.metrics import dora_calculator, flow_calculator
 from data.metrics.csv_cells import csv_cell
 from data.metrics.exporters import csv_filename
@@ -155,17 +155,36 @@ URL_COLUMN = "url"
 NO_DATA_MESSAGE = "No issues are loaded yet: click Update Data."
 
 
+AZURE_DEVOPS_EDIT_PATH = "/_workitems/edit"
+
+
 def issue_url(jira_url: str | None, key: Any) -> str | None:
-    """``<jira url>/browse/<key>``, or None without a Jira URL (demo mode) or a key."""
+    """``<jira url>/browse/<key>``, or for an Azure DevOps link base (``<org>/<project>/_workitems/edit``, see
+    ``jira_base_url``) ``<base>/<id>`` (a shown ``#1234`` links to 1234); None without a base (demo mode) or key."""
     if not jira_url or not isinstance(key, str) or not key.strip():
         return None
-    return f"{jira_url.rstrip('/')}/browse/{quote(key.strip(), safe='')}"
+    base = jira_url.rstrip("/")
+    if base.endswith(AZURE_DEVOPS_EDIT_PATH):
+        return f"{base}/{quote(key.strip().lstrip('#'), safe='')}"
+    return f"{base}/browse/{quote(key.strip(), safe='')}"
+
+
+def shown_key(jira_url: str | None, key: Any) -> Any:
+    """The key as the table shows it: an Azure DevOps work item id as ``#1234`` (its own web page's form)."""
+    if jira_url and jira_url.rstrip("/").endswith(AZURE_DEVOPS_EDIT_PATH) and isinstance(key, str) and key:
+        return key if key.startswith("#") else f"#{key}"
+    return key
 
 
 def jira_base_url(settings: Mapping[str, Any]) -> str | None:
-    """The Jira URL issue links point to; None in demo mode (demo keys exist in no Jira)."""
+    """What issue links start with: the Jira URL, or for Azure DevOps the project's work item page
+    (``<organization url>/<project>/_workitems/edit``); None in demo mode (demo keys exist nowhere)."""
     if is_demo_mode(settings):
         return None
+    if chosen_source(settings) == "azure_devops":
+        block = settings.get("azure_devops") or {}
+        organization = str(block.get("organization_url") or "").strip().rstrip("/")
+        return f"{organization}/{quote(str(block.get('project') or '').strip(), safe='')}{AZURE_DEVOPS_EDIT_PATH}"
     return str(settings.get("jira", {}).get("url") or "").strip().rstrip("/") or None
 
 
@@ -323,7 +342,10 @@ def _rows(table: pd.DataFrame, columns: tuple[DrilldownColumn, ...], value_id: s
         source = "value" if column.id == value_id else column.id
         series = table[source] if source in table.columns else pd.Series([None] * len(table), dtype=object)
         values[column.id] = _column_values(series, column.kind)
-    values[URL_COLUMN] = [issue_url(jira_url, key) for key in values.get("key", [None] * len(table))]
+    keys = values.get("key", [None] * len(table))
+    values[URL_COLUMN] = [issue_url(jira_url, key) for key in keys]
+    if "key" in values:
+        values["key"] = [shown_key(jira_url, key) for key in keys]
     names = list(values)
     return tuple(dict(zip(names, cells, strict=True)) for cells in zip(*values.values(), strict=True))
 

@@ -7,8 +7,9 @@ the Jira-field dropdowns (a field id or None), and ``wip_statuses``, ``deploymen
 
 Why these rules:
 
-- The Jira field list (``/field``) is fetched once per process and source (URL + deployment, or the demo)
-  and reused for the session; a failed fetch is not remembered, so Retry asks Jira again.
+- The field list (Jira's ``/field``, Azure DevOps' work item fields in the same records and type words) is
+  fetched once per process and source (URL + deployment, organization URL + project, or the demo) and reused
+  for the session; a failed fetch is not remembered, so Retry asks again.
 - The form shows the *effective* settings: in demo mode the demo's own mappings
   (``dashboard_service.effective_settings``). The demo's mappings are fixed: in demo mode the form can be
   viewed but Save is refused (``DEMO_SAVE_REFUSED``), because a save would write the demo's field ids and
@@ -34,7 +35,7 @@ import pandas as pd
 
 from configuration.defaults import FLOW_TYPES
 from configuration.secrets import load_credentials
-from configuration.settings import SettingsError, is_demo_mode, replace_field_mappings
+from configuration.settings import SettingsError, chosen_source, is_demo_mode, replace_field_mappings
 from data.metrics.field_mapper import (
     build_field_metadata,
     field_options,
@@ -43,7 +44,9 @@ from data.metrics.field_mapper import (
 )
 from data.metrics.mapping_targets import TARGET_FIELD_SPECS, mapped_field_id
 from data.services.dashboard_service import effective_settings, load_dataset
+from data.services.mapping_team_field import team_field_error, team_field_options
 from data.services.metrics_service import clear_memo
+from data.sources.ado_errors import AzureDevOpsError
 from data.sources.base import UpdateError
 from data.sources.jira_errors import JiraError
 from data.sources.selection import make_source
@@ -62,13 +65,9 @@ TEAM_KEY = "team_field"
 # The single-field inputs: the mapped Jira fields, then the field naming the team.
 FIELD_KEYS: tuple[str, ...] = (*(spec.path for spec in TARGET_FIELD_SPECS.values()), TEAM_KEY)
 LIST_KEYS: tuple[str, ...] = STATUS_LISTS + ENVIRONMENT_LISTS + TYPE_LISTS + FLOW_TYPE_LISTS
-# System fields that can name a team (``data.metrics.teams`` reads each); every custom field is offered too,
-# Atlassian's Team field included, since a select, a text, a team object or a list of them all name teams.
-TEAM_SYSTEM_FIELDS: tuple[tuple[str, str], ...] = (("project", "Project"), ("components", "Components"),
-                                                   ("labels", "Labels"))
 TYPED_NAME_TITLE = "A name typed here, not seen in the cached issues"
-DEMO_SAVE_REFUSED = ("The demo data's field mappings are fixed and cannot be saved. Connect your Jira (Jira "
-                     "settings) to map your own fields; they are then kept in app_settings.json.")
+DEMO_SAVE_REFUSED = ("The demo data's field mappings are fixed and cannot be saved. Connect your Jira or Azure "
+                     "DevOps (Data source) to map your own fields; they are then kept in app_settings.json.")
 
 
 @dataclass(frozen=True)
@@ -194,9 +193,14 @@ _fields_lock = threading.Lock()
 
 
 def source_key(settings: Mapping[str, Any]) -> str:
-    """What the session's field list is cached under: ``demo`` or ``<deployment> <url>``."""
+    """What the session's field list is cached under: ``demo``, ``<deployment> <url>`` or
+    ``azure_devops <organization url> <project>``."""
     if is_demo_mode(settings):
         return "demo"
+    if chosen_source(settings) == "azure_devops":
+        block = settings.get("azure_devops") or {}
+        return (f"azure_devops {str(block.get('organization_url') or '').strip().rstrip('/')} "
+                f"{str(block.get('project') or '').strip()}")
     jira = settings.get("jira") or {}
     return f"{jira.get('deployment') or 'cloud'} {str(jira.get('url') or '').strip().rstrip('/')}"
 
@@ -209,7 +213,7 @@ def jira_fields(settings: Mapping[str, Any], *, refresh: bool = False) -> list[d
             return copy.deepcopy(_fields_cache[key])
     try:
         fields = make_source(settings, load_credentials(settings)).get_fields()
-    except (JiraError, UpdateError, ValueError) as error:
+    except (JiraError, AzureDevOpsError, UpdateError, ValueError) as error:
         raise FieldsUnavailable(str(error)) from None
     with _fields_lock:
         _fields_cache[key] = copy.deepcopy(fields)
@@ -276,37 +280,12 @@ def build_candidate_config(values: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-def team_field_options(jira_fields_list: Iterable[Any]) -> list[dict[str, str]]:
-    """The Team field's choices: project, components and labels, then the custom fields by name."""
-    options = [{"label": f"{name} · {field_id}", "value": field_id} for field_id, name in TEAM_SYSTEM_FIELDS]
-    custom: dict[str, str] = {}
-    for raw in jira_fields_list or ():  # the normalised list (field_id, field_name) or Jira's own (id, name)
-        if isinstance(raw, Mapping):
-            field_id = str(raw.get("field_id") or raw.get("id") or "")
-            if field_id.startswith("customfield_"):
-                custom.setdefault(field_id, str(raw.get("field_name") or raw.get("name") or field_id))
-    for field_id, name in sorted(custom.items(), key=lambda item: (item[1].casefold(), item[0])):
-        options.append({"label": f"{name} · {field_id}", "value": field_id})
-    return options
-
-
-def _team_field_error(candidate: Mapping[str, Any], jira_fields_list: Iterable[Any]) -> dict[str, str]:
-    team_field = candidate.get(TEAM_KEY)
-    if team_field is None:
-        return {}
-    offered = {option["value"] for option in team_field_options(jira_fields_list)}
-    if team_field in offered:
-        return {}
-    return {TEAM_KEY: f"{team_field} is not a field of this Jira that can name a team: pick project, components, "
-                      "labels or a custom field from the list, or leave it empty."}
-
-
-def validate_form(values: Mapping[str, Any], jira_fields_list: Iterable[Any]) -> dict[str, str]:
+def validate_form(values: Mapping[str, Any], jira_fields_list: Iterable[Any], source: str = "jira") -> dict[str, str]:
     """Every problem of the form by form key (a key outside the form stays as the validator named it)."""
     candidate, fields = build_candidate_config(values), list(jira_fields_list)
     errors = validate_field_mappings(candidate["field_mappings"], fields)
     errors.update(validate_status_config(candidate))
-    errors.update(_team_field_error(candidate, fields))
+    errors.update(team_field_error(candidate.get(TEAM_KEY), fields, source))
     return {key: _in_form_words(key, message) for key, message in errors.items()}
 
 
@@ -362,7 +341,7 @@ def _name_options(*groups: Iterable[Any]) -> list[dict[str, str]]:
 
 
 def form_options(jira_fields_list: list[dict[str, Any]], seen: SeenValues,
-                 values: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+                 values: Mapping[str, Any], source: str = "jira") -> dict[str, list[dict[str, Any]]]:
     """Dropdown options by form key. Every current value is among its options (a dropdown drops a value it
     has no option for): a mapped field this Jira lacks shows as ``<id> · not in this Jira``."""
     options: dict[str, list[dict[str, Any]]] = {}
@@ -384,7 +363,7 @@ def form_options(jira_fields_list: list[dict[str, Any]], seen: SeenValues,
                                 *(values.get(key) or [] for key in FLOW_TYPE_LISTS))
     for key in FLOW_TYPE_LISTS:
         options[key] = flow_values
-    team_choices = team_field_options(jira_fields_list)
+    team_choices = team_field_options(jira_fields_list, source)
     current_team = values.get(TEAM_KEY)
     if current_team and all(option["value"] != current_team for option in team_choices):
         team_choices = [{"label": f"{current_team} · not in this Jira", "value": current_team}, *team_choices]
@@ -408,9 +387,18 @@ def options_with_typed_name(options: list[dict[str, Any]] | None, selected: list
 def describe_source(settings: Mapping[str, Any]) -> str:
     if is_demo_mode(settings):
         return "Fields of the demo data"
+    if chosen_source(settings) == "azure_devops":
+        block = settings.get("azure_devops") or {}
+        return (f"Fields of the Azure DevOps project {str(block.get('project') or '').strip()} at "
+                f"{str(block.get('organization_url') or '').strip()}")
     jira = settings.get("jira") or {}
     kind = "Jira Cloud" if jira.get("deployment") == "cloud" else "Jira Data Center"
     return f"Fields of {kind} at {str(jira.get('url') or '').strip()}"
+
+
+def _source_of(settings: Mapping[str, Any]) -> str:
+    """Whose field conventions the form follows: ``azure_devops``, else ``jira`` (the demo speaks Jira)."""
+    return "jira" if is_demo_mode(settings) else chosen_source(settings)
 
 
 def load_mapping_form(settings: Mapping[str, Any], *, refresh: bool = False) -> MappingForm:
@@ -422,7 +410,7 @@ def load_mapping_form(settings: Mapping[str, Any], *, refresh: bool = False) -> 
         fields = jira_fields(settings, refresh=refresh)
     except FieldsUnavailable as error:
         return MappingForm(values, error=str(error), source=describe_source(settings), save_refused=refused)
-    return MappingForm(values, form_options(fields, values_seen_in_data(settings), values),
+    return MappingForm(values, form_options(fields, values_seen_in_data(settings), values, _source_of(settings)),
                        source=describe_source(settings), save_refused=refused)
 
 
@@ -453,9 +441,9 @@ def save_mapping_form(values: Mapping[str, Any], settings: Mapping[str, Any]) ->
     try:
         fields = jira_fields(settings)
     except FieldsUnavailable as error:
-        return SaveResult(False, summary=f"The mappings could not be checked against the Jira fields: "
+        return SaveResult(False, summary=f"The mappings could not be checked against the source's fields: "
                                          f"{error} Nothing was saved.")
-    errors = validate_form(values, fields)
+    errors = validate_form(values, fields, _source_of(settings))
     if errors:
         return SaveResult(False, errors=errors, summary=_error_summary(errors))
     candidate = build_candidate_config(values)

@@ -30,6 +30,7 @@ from data.store.metrics_snapshots import (
     team_snapshots,
     week_label,
 )
+from data.store.snapshot_markers import add_recorded_marker, recorded_markers
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,17 @@ def has_snapshot_to_record(settings: Mapping[str, Any], now: datetime, data_vers
     caller builds each team's tables only when they are needed)."""
     if not settings.get("dora_flow_config", {}).get("wip_statuses"):
         return False
-    return (str(data_version), field_mapping_hash(settings), week_label(now)) not in _snapshot_recorded
+    return not _already_recorded((str(data_version), field_mapping_hash(settings), week_label(now)))
+
+
+def _already_recorded(marker: tuple[str, str, str]) -> bool:
+    """Whether this process, or an earlier one (a restart, another worker), recorded the week for the marker."""
+    if marker in _snapshot_recorded:
+        return True
+    if marker in recorded_markers():
+        _snapshot_recorded.add(marker)
+        return True
+    return False
 
 
 def record_flow_load_snapshot(frames: IssueFrames, settings: Mapping[str, Any], now: datetime, *,
@@ -127,7 +138,7 @@ def record_flow_load_snapshot(frames: IssueFrames, settings: Mapping[str, Any], 
     """
     label = week_label(now)
     marker = (str(data_version), field_mapping_hash(settings), label)
-    if data_version is not None and marker in _snapshot_recorded:
+    if data_version is not None and _already_recorded(marker):
         return None
     if not settings.get("dora_flow_config", {}).get("wip_statuses"):
         return None  # no WIP statuses configured: a 0 here would be a fake value in the history
@@ -148,6 +159,7 @@ def record_flow_load_snapshot(frames: IssueFrames, settings: Mapping[str, Any], 
             return None
     if data_version is not None:
         _snapshot_recorded.add(marker)
+        add_recorded_marker(marker)
     return snapshot
 
 

@@ -45,7 +45,7 @@ def load_page_state() -> PageState:
     notices = list_notices() + notices
     meta = load_fetch_meta() or {}
     demo_shown = is_demo_mode(settings) and meta.get("source") == "demo"
-    return PageState(settings=settings, source_label=source_label(settings),
+    return PageState(settings=settings, source_label=source_label(settings, meta),
                      last_updated=meta.get("last_successful_fetch"), demo_mode=demo_shown,
                      notices=notices, read_only=current.read_only)
 

@@ -7,6 +7,7 @@ import logging
 
 from data.metrics.periods import PeriodError
 from data.services.data_update import FetchResult, skipped_note, warnings_note
+from data.sources.ado_errors import AzureDevOpsError
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.jira_errors import JiraError
 from data.store.json_store import PersistenceError
@@ -39,7 +40,7 @@ def describe_failure(error: BaseException) -> str:
     """One readable line; unexpected errors are logged with their traceback, never shown with it."""
     if isinstance(error, FetchCancelled):
         return "The update was cancelled; the previous data is unchanged."
-    if isinstance(error, JiraError | UpdateError | PersistenceError | PeriodError | ValueError):
+    if isinstance(error, JiraError | AzureDevOpsError | UpdateError | PersistenceError | PeriodError | ValueError):
         return f"{_sentence(str(error))} The previous data is unchanged."
     logger.error("Update Data failed", exc_info=error)
     return (f"Unexpected error ({type(error).__name__}: {error}). The previous data is unchanged; "

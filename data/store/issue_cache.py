@@ -113,7 +113,7 @@ def required_fields(settings: Mapping[str, Any]) -> list[str]:
     """Jira field ids an update must ask for: the standard ones every metric reads plus every mapped field."""
     mappings = (settings.get("dora_flow_config") or {}).get("field_mappings") or {}
     mapped = {
-        str(value).split(".")[0]
+        str(value).strip()
         for group in mappings.values() if isinstance(group, Mapping)
         for value in group.values() if isinstance(value, str) and value.strip()
     }

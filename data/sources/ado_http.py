@@ -1,0 +1,316 @@
+"""One Azure DevOps organisation over one ``requests.Session``: the PAT, rate limiting, retries and decoding.
+
+The time limits, the request watchdog, the rate limiter and ``Retry-After`` parsing are the Jira client's
+(``data.sources.jira_deadline``, ``data.sources.jira_http``); what differs is said here:
+
+- The PAT travels only in ``Authorization: Basic base64(":" + PAT)``. Redirects are followed by hand and
+  only within the organisation's own origin (scheme, host and port); a redirect elsewhere fails with an
+  ``AzureDevOpsError`` and the token is never sent there.
+- A 401, a 203 (Azure DevOps' HTML sign-in page) or any successful answer that is not JSON means the token
+  was not accepted: never data.
+- 429 and 5xx are retried (``Retry-After`` honoured, else exponential backoff with full jitter) within the
+  fetch's retry-wait budget. A successful answer carrying ``Retry-After`` (Azure DevOps delaying a client
+  near its limit), or saying the allowance is used up (``X-RateLimit-Remaining: 0``), makes the next request
+  wait first, so the client slows down before a 429.
+- No token ever appears in an error, a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from http.client import HTTPException
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import orjson
+import requests
+
+from configuration.logging_config import MIN_SECRET_LENGTH
+from data.sources.ado_errors import (
+    AzureDevOpsError,
+    rate_limit_hint,
+    response_messages,
+    status_hint,
+    token_refused,
+    unreachable_error,
+)
+from data.sources.base import FetchCancelled
+from data.sources.jira_deadline import CANCELLED_MESSAGE, FetchBudget, RequestWatch, WatchedAdapter
+from data.sources.jira_errors import PERMANENT_CONNECTION_FAILURES, connection_detail
+from data.sources.jira_http import RateLimiter, retry_after_seconds
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "7.1"
+CONNECT_TIMEOUT = 10.0
+MAX_SAME_ORIGIN_REDIRECTS = 3
+WATCH_GRACE_SECONDS = 0.1
+
+
+class AdoBudget(FetchBudget):
+    """A ``FetchBudget`` whose exhaustion is told in Azure DevOps' words."""
+
+    def exceeded(self) -> AzureDevOpsError:  # type: ignore[override]
+        return AzureDevOpsError(None, [], f"The Azure DevOps fetch was stopped after {self.seconds:g} s, its time "
+                                          "budget: Azure DevOps is answering very slowly. Try again later or "
+                                          "narrow the WIQL filter.")
+
+
+class _Transient(Exception):
+    """A retryable failure (429, 5xx, connection, timeout)."""
+
+    def __init__(self, status: int | None, messages: list[str], retry_after: float | None, detail: str = "") -> None:
+        super().__init__(detail or f"HTTP {status}")
+        self.status, self.messages, self.retry_after, self.detail = status, messages, retry_after, detail
+
+
+class AdoHttp:
+    """Authenticated, rate-limited, retried JSON calls to one organisation, each within a total deadline.
+
+    ``sleep`` serves the waits between retries and the slow-downs (tests inject a recorder); ``on_retry``
+    hears of each retry before its wait; ``request_count`` counts every HTTP request sent (retries and
+    same-origin redirects included).
+    """
+
+    def __init__(self, organization_url: str, *, pat: str, timeout: float, max_retries: int,
+                 requests_per_second: float | None, backoff_base: float = 2.0, backoff_cap: float = 30.0,
+                 max_retry_after: float = 120.0, retry_wait_budget: float = 120.0,
+                 sleep: Callable[[float], None] = time.sleep, session: requests.Session | None = None,
+                 on_retry: Callable[[str], None] | None = None) -> None:
+        self.base_url = organization_root(organization_url)
+        self._origin = _origin(self.base_url)
+        self.timeout = float(timeout)
+        self.request_deadline = 3 * self.timeout
+        self.max_retries = max(0, int(max_retries))
+        self.backoff_base, self.backoff_cap, self.max_retry_after = backoff_base, backoff_cap, max_retry_after
+        self.retry_wait_budget = max(0.0, float(retry_wait_budget))
+        self.on_retry = on_retry
+        self.request_count = 0
+        self._sleep = sleep
+        self._limiter = RateLimiter(requests_per_second)
+        self._lock = threading.Lock()
+        self._slow_down = 0.0
+        basic = base64.b64encode(f":{pat}".encode()).decode("ascii")
+        self._headers = {"Accept": "application/json", "Authorization": f"Basic {basic}"}
+        self._secrets = [secret for secret in (pat, basic) if secret]
+        self._session = session or _new_session()
+
+    def budget(self, cancel: Any = None, seconds: float | None = None) -> AdoBudget:
+        return AdoBudget(cancel, seconds=seconds, retry_wait_seconds=self.retry_wait_budget)
+
+    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
+                budget: FetchBudget | None = None, retries: int | None = None,
+                deadline: float | None = None) -> Any:
+        """One call (``path`` below the organisation URL) with retries: the decoded JSON, or
+        ``AzureDevOpsError`` / ``FetchCancelled``. ``api-version`` is added to ``params``."""
+        budget = budget or self.budget()
+        allowed = self.max_retries if retries is None else max(0, int(retries))
+        query = {**(params or {}), "api-version": API_VERSION}
+        attempt = 0
+        while True:
+            try:
+                return self._attempt(method, self.base_url + path, query, body, budget,
+                                     deadline or self.request_deadline)
+            except _Transient as failure:
+                attempt += 1
+                if attempt > allowed:
+                    raise self._final_error(failure, allowed) from None
+                pause = self._pause_for(failure, attempt, budget)
+                self._announce_retry(failure, method, path, attempt, allowed, pause)
+                budget.pause(pause, self._sleep)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if len(secret) >= MIN_SECRET_LENGTH:
+                text = text.replace(secret, "***")
+        return text
+
+    def _attempt(self, method: str, url: str, params: dict | None, body: Any, budget: FetchBudget,
+                 request_deadline: float) -> Any:
+        for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
+            response = self._send(method, url, params, body, budget, request_deadline)
+            if not 300 <= response.status_code < 400 or "Location" not in response.headers:
+                return self._answer(response)
+            target = urljoin(url, response.headers["Location"])
+            if _origin(target) != self._origin:
+                raise AzureDevOpsError(response.status_code, [], (
+                    f"Azure DevOps redirected the request to another host ({urlsplit(target).hostname}); the token "
+                    f"is only sent to {urlsplit(self.base_url).hostname}: check the organization URL "
+                    "(e.g. https://dev.azure.com/your-organization)."))
+            url, params = target, None  # the Location carries the query
+        raise AzureDevOpsError(None, [], "Azure DevOps redirected the request again and again: check the "
+                                         "organization URL (e.g. https://dev.azure.com/your-organization).")
+
+    def _send(self, method: str, url: str, params: dict | None, body: Any, budget: FetchBudget,
+              request_deadline: float) -> requests.Response:
+        budget.check()
+        self._limiter.acquire()
+        self._take_slow_down(budget)
+        budget.check()
+        with self._lock:
+            self.request_count += 1
+        started = time.monotonic()
+        deadline = min(started + request_deadline, budget.deadline)
+        read_timeout = max(0.001, min(self.timeout, deadline - started))
+        timeouts = (min(read_timeout, CONNECT_TIMEOUT), read_timeout)
+        failure: Exception | None = None
+        with RequestWatch(deadline + WATCH_GRACE_SECONDS, budget.cancel) as watch:
+            try:
+                response = self._session.request(method, url, params=params, json=body, headers=self._headers,
+                                                 timeout=timeouts, allow_redirects=False)
+            except (requests.exceptions.RequestException, OSError, HTTPException) as exc:
+                failure = exc
+        if failure is not None:
+            if watch.reason == "cancelled" or budget.cancelled:
+                raise FetchCancelled(CANCELLED_MESSAGE) from None
+            if watch.reason == "deadline" or time.monotonic() >= deadline:
+                if deadline >= budget.deadline:
+                    raise budget.exceeded() from None
+                raise AzureDevOpsError(None, [], f"Azure DevOps at {self.base_url} is answering too slowly: one "
+                                                 f"answer took longer than {request_deadline:g} s and was stopped. "
+                                                 "Try again later.") from None
+            raise self._connection_failure(failure, timeouts[0]) from None
+        log.debug("%s %s -> %d in %.0f ms", method, urlsplit(url).path, response.status_code,
+                  (time.monotonic() - started) * 1000)
+        return response
+
+    def _answer(self, response: requests.Response) -> Any:
+        status = response.status_code
+        if status == 203:
+            raise token_refused(status, "it answered with a sign-in page instead of data")
+        if 200 <= status < 300:
+            self._note_slow_down(response)
+            return self._decode(response)
+        messages = response_messages(response, self.scrub)
+        if status == 401:
+            raise token_refused(status, "it answered 401 Unauthorized")
+        if status == 429 or status >= 500:
+            raise _Transient(status, messages, retry_after_seconds(response.headers.get("Retry-After")))
+        raise AzureDevOpsError(status, messages, status_hint(status, messages))
+
+    def _decode(self, response: requests.Response) -> Any:
+        content_type = response.headers.get("Content-Type", "").lower()
+        if "html" in content_type:
+            raise token_refused(response.status_code, "it answered with a web page instead of data")
+        if not response.content:
+            return {}
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            pass
+        try:  # numbers orjson refuses (NaN, huge integers): kept as null or text
+            return json.loads(response.content, parse_constant=lambda _: None)
+        except (ValueError, RecursionError):
+            raise token_refused(response.status_code, "its answer was not JSON") from None
+
+    def _note_slow_down(self, response: requests.Response) -> None:
+        """Slow down before a 429: after a successful answer with ``Retry-After``, the next request waits that
+        long; after one saying the allowance is used up (``X-RateLimit-Remaining: 0``), it waits the delay
+        Azure DevOps reports in ``X-RateLimit-Delay`` (one second when it gives none). Capped."""
+        headers = response.headers
+        wait = retry_after_seconds(headers.get("Retry-After"))
+        if not wait and _number(headers.get("X-RateLimit-Remaining")) == 0:
+            wait = _number(headers.get("X-RateLimit-Delay")) or 1.0
+        if wait:
+            with self._lock:
+                self._slow_down = max(self._slow_down, min(wait, self.max_retry_after))
+
+    def _take_slow_down(self, budget: FetchBudget) -> None:
+        with self._lock:
+            wait, self._slow_down = self._slow_down, 0.0
+        wait = min(wait, budget.wait_left)
+        if wait > 0 and budget.reserve_wait(wait):
+            log.info("Azure DevOps asked to slow down: waiting %.1f s", wait)
+            budget.pause(wait, self._sleep)
+
+    def _connection_failure(self, failure: Exception, connect_timeout: float) -> Exception:
+        if isinstance(failure, requests.exceptions.SSLError):
+            return unreachable_error(self.base_url, "TLS/SSL problem: is the certificate trusted?")
+        if isinstance(failure, requests.exceptions.ConnectTimeout):
+            return _Transient(None, [], None, f"no connection within {connect_timeout:g} s")
+        if isinstance(failure, requests.exceptions.Timeout):
+            return _Transient(None, [], None, f"no answer within {self.timeout:g} s")
+        detail = connection_detail(failure)
+        if detail in PERMANENT_CONNECTION_FAILURES:
+            return unreachable_error(self.base_url, detail)
+        return _Transient(None, [], None, detail)
+
+    def _pause_for(self, failure: _Transient, attempt: int, budget: FetchBudget) -> float:
+        left = budget.wait_left
+        if failure.retry_after is not None:
+            if failure.retry_after > self.max_retry_after or failure.retry_after > left:
+                detail = f"asked to wait {failure.retry_after:.0f} s"
+                if failure.retry_after <= self.max_retry_after:
+                    detail += f", more than the {left:.0f} s this update may still wait"
+                raise AzureDevOpsError(failure.status, failure.messages,
+                                       rate_limit_hint(failure.status or 429, detail)) from None
+            pause = failure.retry_after
+        else:
+            if left <= 0:
+                raise self._final_error(failure, attempt - 1) from None
+            pause = min(random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))), left)
+        budget.reserve_wait(pause)
+        return pause
+
+    def _announce_retry(self, failure: _Transient, method: str, path: str, attempt: int, allowed: int,
+                        pause: float) -> None:
+        reason = (f"Azure DevOps busy (HTTP {failure.status})" if failure.status
+                  else f"Azure DevOps not answering ({failure.detail})")
+        shown = f"{pause:.0f}" if pause >= 10 or float(pause).is_integer() else f"{pause:.1f}"
+        message = f"{reason}, retry {attempt} of {allowed} in {shown} s"
+        log.warning("%s (%s %s)", message, method, path)
+        if self.on_retry is not None:
+            try:
+                self.on_retry(message)
+            except Exception:  # a progress display must never break the fetch
+                log.exception("The retry progress callback failed")
+
+    def _final_error(self, failure: _Transient, retries: int) -> AzureDevOpsError:
+        if failure.status is None:
+            return unreachable_error(self.base_url, failure.detail)
+        if failure.status == 429:
+            return AzureDevOpsError(429, failure.messages,
+                                    rate_limit_hint(429, f"still refused after {retries} retries"))
+        return AzureDevOpsError(failure.status, failure.messages,
+                                f"Azure DevOps had a server problem (still failing after {retries} retries): "
+                                "try again later.")
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and 0 <= number < 1e6 else None
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    adapter = WatchedAdapter(pool_connections=2, pool_maxsize=10)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = "dora-flow-dashboard"
+    return session
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def organization_root(organization_url: str) -> str:
+    """The organisation URL without credentials, query or trailing slash (e.g. ``https://dev.azure.com/contoso``
+    or ``https://tfs.example.com/tfs/DefaultCollection``); ValueError unless an http(s) URL."""
+    parts = urlsplit(str(organization_url).strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("The Azure DevOps organization URL must look like https://dev.azure.com/your-organization")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
