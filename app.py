@@ -180,7 +180,12 @@ def wsgi_server() -> Flask:
                 print(f"Could not start the dashboard: {error}", file=sys.stderr, flush=True)
                 raise SystemExit(WSGI_LOAD_ERROR) from None
             setup_logging()
-            _wsgi_server = create_app().server
+            try:
+                _wsgi_server = create_app().server
+            except Exception as error:  # e.g. a full disk: one line, and gunicorn stops instead of looping
+                logger.error("Start-up failed: %s", error)
+                print(f"Could not start the dashboard: {error}", file=sys.stderr, flush=True)
+                raise SystemExit(WSGI_LOAD_ERROR) from None
             preload_dataset()
             logger.info("Serving the dashboard under a WSGI server", extra={"pid": os.getpid()})
         return _wsgi_server

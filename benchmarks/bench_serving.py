@@ -7,10 +7,12 @@ recommends); every request carries an ``X-Probe`` header that gunicorn's access 
 the worker that answered, so the script knows when every worker has answered.
 
 Memory, per worker, as PSS (``memory_full_info().pss``: shared pages divided among the processes sharing
-them; USS and RSS beside it): *no data* after every worker has served the page and its layout (which read no
-issues), *data loaded* after every worker has answered the metric cards of the default period (which loads
-the issue tables). *Beyond* is the difference. Measured at a *first start* on the prepared directory and
-again at a *restart* on the same directory, with whatever the first start left there (cached tables).
+them; USS and RSS beside it). *No data*: the median worker of a gunicorn serving a data directory without
+any issues (a Jira configured, nothing fetched), after every worker has served the page and its layout;
+each worker loads the issue tables as it starts (in the background), so a worker of the real directory
+is never without data. *Data loaded*: each worker after it has answered the metric cards of the default
+period. *Beyond* is the difference. Measured at a *first start* on the prepared directory and again at a
+*restart* on the same directory, with whatever the first start left there (cached tables).
 
 Users: the requests a real Chromium sends when the period preset is clicked are recorded once (Playwright,
 ``/usr/bin/chromium``): the period callback, then the callbacks that depend on the period. Each of ``--users``
@@ -281,29 +283,49 @@ def serve_once(folder: Path, workers: int, users: int, switches: int) -> dict[st
         served.stop()
 
 
+def memory_without_data(workers: int) -> list[dict[str, int]]:
+    """Each worker of a gunicorn serving a data directory with no issues (a Jira configured, never fetched,
+    so no demo data is made either), after the page and its layout."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-serving-empty-"))
+    try:
+        (folder / "app_settings.json").write_text(json.dumps(
+            {"jira": {"url": "https://jira.example.invalid", "jql": "project = NONE"}}))
+        served = Served(folder, workers)
+        try:
+            for step in ("page", "layout"):
+                path = "/" if step == "page" else "/_dash-layout"
+                served.on_every_worker(step, lambda probe, path=path: requests.get(
+                    served.url + path, headers={"X-Probe": probe}, timeout=120).status_code)
+            return served.memory()
+        finally:
+            served.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def measure(size: int, workers: int, users: int, switches: int, results_dir: Path) -> dict[str, Any]:
     """A first start on the prepared data directory, then a restart on the same directory (with whatever the
     first start left there, such as cached tables); the users switch periods after the restart."""
     source = prepared_dir(size, results_dir)
     folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     try:
+        empty = memory_without_data(workers)
         shutil.copytree(source, folder, dirs_exist_ok=True)
         first = serve_once(folder, workers, 0, switches)
         restart = serve_once(folder, workers, users, switches)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"size": size, "workers": workers, "users": users, "switches_per_user": switches,
-            "first_start": first, "restart": restart}
+            "no_data": empty, "first_start": first, "restart": restart}
 
 
 def tables(measurements: list[dict[str, Any]]) -> list[str]:
     memory_rows, user_rows = [], []
     for m in measurements:
+        empty = {key: median(entry[key] for entry in m["no_data"]) for key in ("pss", "uss")}
         for start in ("first_start", "restart"):
             figures = m[start]
-            by_pid = {entry["pid"]: entry for entry in figures["memory_no_data"]}
             for entry in figures["memory_loaded"]:
-                empty = by_pid[entry["pid"]]
                 memory_rows.append([m["size"], start.replace("_", " "), entry["pid"], mb(empty["pss"]),
                                     mb(entry["pss"]), mb(entry["pss"] - empty["pss"]),
                                     mb(entry["uss"] - empty["uss"]), mb(entry["rss"]),

@@ -1,10 +1,11 @@
-"""Field-mapping modal: open → load the Jira fields (spinner; error with Retry) → edit → save or cancel.
+"""Field-mapping modal: open → load the source's fields (spinner; error with Retry) → edit → save or cancel.
 
 State machine (seed 001): CLOSED -open-> LOADING -fields-> EDITING -save-> VALIDATING -> SAVING -> SAVED
 (modal closes, toast, settings version bumped so the cards recompute) or ERROR (messages next to the
 inputs, nothing written) -> EDITING. With the demo data the form is view-only: Save is disabled and the
 source line says why (the service refuses a save too). Cancel closes without saving; every open reloads the
-saved values, so unsaved edits are discarded. Each function here is plain Python over the callback's values (inputs of
+saved values, so unsaved edits are discarded. Each open also words the texts that name the source for
+the chosen one (Jira or Azure DevOps). Each function here is plain Python over the callback's values (inputs of
 pattern-matching ids arrive as parallel lists of values and ids), so tests call them directly.
 """
 
@@ -19,15 +20,17 @@ from dash import ALL, MATCH, Input, Output, Patch, State
 
 from configuration.settings import SettingsError, load_app_settings
 from data.services.mapping_service import (
+    FORM_SECTIONS,
     LABEL_OF,
     SECTION_OF,
     MappingForm,
     load_mapping_form,
     options_with_typed_name,
     save_mapping_form,
+    source_of,
 )
 from ui import ids
-from ui.field_mapping_modal import INVALID_CLASS, summary_content
+from ui.field_mapping_modal import INVALID_CLASS, dialog_wording, summary_content, wording_id
 from ui.page import HIDDEN, SHOWN, toast
 
 FM = ids.FieldMapping
@@ -78,6 +81,17 @@ def load_field_mapping(request: dict[str, Any] | None, field_ids: KeyedIds, list
         SHOWN,
         form.save_refused is not None,
     )
+
+
+def word_field_mapping(_request: dict[str, Any] | None, wording_ids: KeyedIds) -> list[str]:
+    """The texts that name the source, worded for the chosen source (Jira's words if the settings are
+    unreadable: the load then says what is wrong with them)."""
+    try:
+        source = source_of(load_app_settings())
+    except SettingsError:
+        source = "jira"
+    wording = dialog_wording(FORM_SECTIONS, source)
+    return [wording.get(key, dash.no_update) for key in _keys(wording_ids)]
 
 
 def save_field_mapping(field_values: list[Any], field_ids: KeyedIds, list_values: list[Any],
@@ -169,6 +183,12 @@ def register(app: dash.Dash) -> None:
         State(list_all, "id"),
         prevent_initial_call=True,
     )(load_field_mapping)
+    app.callback(
+        Output(wording_id(ALL), "children"),
+        Input(FM.LOAD_REQUEST, "data"),
+        State(wording_id(ALL), "id"),
+        prevent_initial_call=True,
+    )(word_field_mapping)
     app.callback(
         Output(FM.field_error(ALL), "children", allow_duplicate=True),
         Output(field_all, "className", allow_duplicate=True),

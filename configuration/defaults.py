@@ -102,5 +102,26 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "snapshots": {"weeks_to_keep": 52},
 }
 
+AZURE_DEVOPS_FLOW_DEFAULTS: dict[str, Any] = {
+    # The states of the Agile (New, Active, Resolved, Closed), Scrum (New, Approved, Committed, Done; tasks
+    # To Do, In Progress, Done), Basic (To Do, Doing, Done) and CMMI (Proposed, Active, Resolved, Closed)
+    # processes. WIP and active are the states of Azure DevOps' "In Progress" category; "In Review" is no
+    # standard state but a common addition (waiting, so WIP only, as for Jira). Resolved counts as completed,
+    # as for Jira. docs/azure_devops.md explains each choice.
+    "wip_statuses": ["Active", "Committed", "In Progress", "Doing", "In Review"],
+    "active_statuses": ["Active", "Committed", "In Progress", "Doing"],
+    "completed_statuses": ["Done", "Closed", "Resolved"],
+    "flow_type_mappings": {
+        "Feature": ["User Story", "Product Backlog Item", "Requirement", "Story", "Feature", "Epic"],
+        "Defect": ["Bug", "Defect"],
+        "Risk": ["Risk", "Incident"],
+        # Not "Task": an Azure DevOps task is a part of a backlog item, not technical debt.
+        "Technical_Debt": ["Technical Debt", "Tech Debt"],
+    },
+}
+"""The ``dora_flow_config`` lists for Azure DevOps: they replace the Jira defaults above for a settings file
+choosing ``azure_devops`` that leaves them out, and for one still holding the Jira defaults when the Data
+source dialog switches to Azure DevOps."""
+
 DEMO_JQL = "project = DEMO"
 """The JQL the demo source stands for (part of the cache identity in demo mode)."""

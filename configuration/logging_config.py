@@ -99,6 +99,16 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
 
+def _fresh_locks_after_fork() -> None:
+    """A forked child (Dash runs Update Data in one) starts with new locks: one held by another thread at the
+    moment of the fork would stay held forever in the child."""
+    global _secrets_lock
+    _secrets_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
+
+
 def register_secret(value: str | None) -> None:
     """Redact this exact string (and its URL-encoded form) everywhere in logs from now on.
 

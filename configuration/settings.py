@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from configuration.defaults import (
+    AZURE_DEVOPS_FLOW_DEFAULTS,
     DEFAULT_SETTINGS,
     DORA_MAPPING_KEYS,
     FLOW_MAPPING_KEYS,
@@ -52,8 +53,13 @@ def settings_path(path: str | Path | None = None) -> Path:
 
 
 def merge_with_defaults(partial: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Deep-merge ``partial`` over a copy of the defaults (dicts merge, everything else replaces)."""
+    """Deep-merge ``partial`` over a copy of the defaults (dicts merge, everything else replaces).
+
+    When ``partial`` chooses ``azure_devops``, the status lists and flow type mappings it leaves out take the
+    Azure DevOps defaults (``AZURE_DEVOPS_FLOW_DEFAULTS``) instead of Jira's; the ones it sets are kept."""
     merged = copy.deepcopy(DEFAULT_SETTINGS)
+    if (partial or {}).get("source") == "azure_devops":
+        _deep_merge(merged["dora_flow_config"], AZURE_DEVOPS_FLOW_DEFAULTS)
     _deep_merge(merged, partial or {})
     return merged
 

@@ -266,6 +266,40 @@ def test_a_filter_with_order_by_or_bad_wiql_is_a_clear_error(ado_server_factory)
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("escape", [
+    "[System.Id] > 0) OR ([System.Id] > 0",  # closes the dashboard's parenthesis: OR would drop the project
+    "[System.Id] > 0) OR [System.TeamProject] = 'Other' OR ([System.Id] > 0",
+    "([System.Id] > 0",
+    "[System.Title] = 'unclosed",
+])
+def test_a_filter_that_would_escape_the_project_is_refused_before_anything_is_sent(ado_server_factory,
+                                                                                    escape: str) -> None:
+    server = ado_server_factory(make_work_items(3))
+    with pytest.raises(AzureDevOpsError, match="WIQL filter") as caught:
+        client_for(server).search_issues(escape, FIELDS)
+    assert "\n" not in str(caught.value)
+    assert server.requests == []
+
+
+def test_quotes_and_brackets_inside_literals_are_text(ado_server_factory) -> None:
+    items = make_work_items(4)
+    server = ado_server_factory(items)
+    # ORDER BY and an unpaired parenthesis inside a string literal are the title searched for, not syntax
+    for scope in ("[System.Title] CONTAINS 'order by'", "[System.Title] <> 'a ) b'",
+                  "([System.Title] <> 'it''s (') AND [System.Id] > 0"):
+        client_for(server).list_issue_ids(scope)
+    assert [request["status"] for request in server.requests] == [200, 200, 200]
+
+
+def test_another_projects_work_items_never_enter_the_result(ado_server_factory) -> None:
+    items = make_work_items(5) + [make_work_item(n, revisions=3, project="Other", area="Other") for n in (6, 7)]
+    server = ado_server_factory(items)
+    client = client_for(server)
+    issues = client.fetch_listed("", ["1", "6", "7"], FIELDS)  # ids of another project asked for directly
+    assert [issue["id"] for issue in issues] == ["1"]
+    assert client.warnings and "2 work items of other projects" in client.warnings[0]
+
+
 # ---------------------------------------------------------------------- throttling, failures, credentials
 
 
@@ -322,7 +356,7 @@ def test_a_refused_token_is_never_data(ado_server_factory, bad_auth: str, caplog
 def test_an_answer_that_is_not_json_is_never_data(ado_server_factory) -> None:
     server = ado_server_factory(make_work_items(3))
     server.inject(200, 1, body="{not json", content_type="application/json")
-    with pytest.raises(AzureDevOpsError, match=r"did not accept the personal access token.*not JSON"):
+    with pytest.raises(AzureDevOpsError, match=r"answered with something that is not JSON"):
         client_for(server).list_issue_ids("")
 
 
@@ -331,7 +365,7 @@ def test_a_redirect_to_another_host_never_carries_the_token(ado_server_factory) 
     elsewhere = ado_server_factory(make_work_items(3))
     server.redirect(elsewhere.url)
     client = client_for(server)
-    with pytest.raises(AzureDevOpsError, match="redirected the request to another host"):
+    with pytest.raises(AzureDevOpsError, match="redirected the request to another site"):
         client.list_issue_ids("")
     assert elsewhere.requests == []
     server.redirect(server.url)  # the same origin: followed

@@ -128,7 +128,8 @@ def test_save_chooses_azure_devops_stores_the_pat_apart_and_clears_the_cache(iso
     _seed_issue_cache()
     result = save_azure_devops_connection(_form(server))
     assert result.ok and result.full_fetch_next
-    assert result.message == f"Azure DevOps settings saved. {FULL_FETCH_NOTE}"
+    assert result.message.startswith(f"Azure DevOps settings saved. {FULL_FETCH_NOTE} Lists still holding the Jira "
+                                     "defaults")
     settings = load_app_settings()
     assert settings["source"] == "azure_devops"
     assert settings["azure_devops"] == {"organization_url": server.organization_url, "project": "Fabrikam",

@@ -116,7 +116,10 @@ def test_cancel_ends_the_update_job_whichever_worker_answers(browser, jira: Jira
         page.locator(f"#{ids.Navbar.UPDATE_BUTTON}").click()
         cancel = page.locator(f"#{ids.Navbar.CANCEL_BUTTON}")
         expect(cancel).to_be_visible(timeout=TIMEOUT_MS)
-        jobs = _update_jobs(jira_app)
+        # the button shows as soon as the request is sent; the worker starts the job's process just after
+        deadline = time.monotonic() + 30
+        while not (jobs := _update_jobs(jira_app)) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(jobs) == 1, jobs
         cancel.click()
         expect(page.locator("#toast-container").get_by_text("Update cancelled")).to_be_visible(timeout=TIMEOUT_MS)

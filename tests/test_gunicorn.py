@@ -326,6 +326,18 @@ def test_a_worker_given_bad_allowed_hosts_ends_with_one_line(tmp_path: Path) -> 
                                      "dash.example.com,192.168.1.20")
 
 
+def test_a_worker_that_cannot_build_the_app_ends_with_one_line(tmp_path: Path) -> None:
+    """A data directory where the background-job store cannot be made (here a file named ``cache``; a full disk
+    does the same): one line and the "application failed to load" status, never a traceback per worker."""
+    (tmp_path / "cache").write_text("not a folder")
+    env = {**os.environ, "DASHBOARD_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", "import app; app.server"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 4
+    assert result.stderr.strip().splitlines()[-1].startswith("Could not start the dashboard: ")
+    assert "Traceback" not in result.stderr
+
+
 def test_update_runs_once_across_workers_and_every_worker_sees_each_new_version(
         served: GunicornApp, jira: JiraTestServer, demo_issues: list[dict]) -> None:
     # Before any update: no data on any worker.

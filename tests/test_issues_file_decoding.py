@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import gc
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,30 @@ def test_a_bad_file_gives_the_same_message_with_or_without_settings(tmp_path: Pa
         with pytest.raises(IssuesInputError) as typed:
             load_issues_file(path, settings)
         assert str(typed.value) == str(general.value), name
+
+
+def test_bad_utf8_where_the_tables_read_nothing_is_refused_by_both_readers(tmp_path: Path) -> None:
+    # the typed decode skips unmapped fields and "self" unchecked; the file is refused all the same
+    issues = orjson.dumps(generate_demo_issues(3, anchor=datetime(2025, 6, 1, tzinfo=UTC), seed=1))
+    for name, spoiled in {"unmapped.json": issues.replace(b'"summary":"', b'"summary":"\xc0\xaf', 1),
+                          "top.json": b'{"x\xff": 1, "issues": ' + issues + b"}"}.items():
+        path = tmp_path / name
+        path.write_bytes(spoiled)
+        for settings in (None, demo_settings()):
+            with pytest.raises(IssuesInputError, match="not UTF-8"):
+                load_issues_file(path, settings)
+
+
+def test_a_byte_order_mark_is_dropped_and_a_fifo_is_refused(tmp_path: Path) -> None:
+    issues = generate_demo_issues(4, anchor=datetime(2025, 6, 1, tzinfo=UTC), seed=2)
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + orjson.dumps({"issues": issues}))
+    assert len(load_issues_file(path).issues) == 4
+    assert len(load_issues_file(path, demo_settings()).issues.records) == 4
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    with pytest.raises(IssuesInputError, match="not a regular file"):
+        load_issues_file(fifo)  # would block forever in a read with no writer
 
 
 def test_truncated_changelogs_are_counted_alike(tmp_path: Path) -> None:

@@ -195,6 +195,9 @@ def test_load_dataset_saves_the_tables_once_and_then_maps_them(monkeypatch: pyte
 
     first = load_dataset(settings)
     assert first is not None and table_path(version, field_mapping_hash(settings)).exists()
+    # the process that built the tables serves them from the file it wrote (shared pages), like the others
+    entered = first.frames.intervals["entered"].array.view("i8")
+    assert not entered.flags.writeable and not entered.flags.owndata
 
     def no_parsing(*_args: Any) -> IssueFrames:
         raise AssertionError("the tables were built from JSON although the table file matches")
@@ -387,3 +390,14 @@ def test_a_start_preloads_the_tables_before_the_first_request(monkeypatch: pytes
     assert loaded is not None and loaded.data_version == version and loaded.issue_count == len(issues)
     assert load_dataset(dashboard_service.dashboard_settings().settings) is loaded  # the request finds it ready
 
+
+
+def test_a_fifo_in_the_files_place_is_not_read(caplog: pytest.LogCaptureFixture) -> None:
+    # reading a FIFO with no writer would block the loading process (and every request waiting on it) forever
+    issues = generate_demo_issues(50, anchor=ANCHOR, seed=14)
+    settings = effective_settings(merge_with_defaults({}))
+    version = cache_issues(issues)
+    os.mkfifo(table_path(version, field_mapping_hash(settings)))
+    with caplog.at_level(logging.WARNING):
+        assert load_tables(version, field_mapping_hash(settings), settings) is None
+    assert "not a regular file" in caplog.text

@@ -22,7 +22,7 @@ def _result(*, changed: bool, total: int, requests: int, new: int = 0) -> FetchR
 ])
 def test_an_unchanged_update_words_its_counts(total: int, requests: int, words: str) -> None:
     assert describe_result(_result(changed=False, total=total, requests=requests)) == (
-        f"No changes in Jira since the last update {words}.")
+        f"No changes since the last update {words}.")
 
 
 def test_a_changed_update_words_the_total() -> None:

@@ -8,12 +8,15 @@ The spinner (``LOADING``), the load error with its Retry button and the form are
 ``SHOWN`` and ``is_open``. Unsaved edits are never dropped silently: Cancel, the header's X and Escape ask
 "Discard changes?" first (``DISCARD_CONFIRM``) while the values differ from those loaded, and a disabled
 Save says why next to it (``SAVE_HINT``).
+
+The texts that name the source (the spinner, the section intros, the help under each input) carry a
+``wording_id(slot)``: the layout words them for Jira and ``dialog_wording`` gives their Azure DevOps words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -25,6 +28,39 @@ if TYPE_CHECKING:
     from data.services.mapping_service import FormItem, FormSection
 
 INVALID_CLASS = "border border-danger rounded"
+LOADING_SLOT = "loading"
+LOADING_TEXT = "Loading the Jira fields…"
+# Azure DevOps' words for the slots whose Jira text names Jira or Jira-only fields.
+_AZURE_DEVOPS_WORDING: dict[str, str] = {
+    LOADING_SLOT: "Loading the Azure DevOps fields…",
+    "intro.dora": "The Azure DevOps fields that describe deployments and incidents.",
+    "help.team_field": "Area Path (each area is a team), the project or a custom field. Not mapped: no team "
+                       "selector.",
+}
+
+
+def wording_id(slot: Any) -> dict[str, Any]:
+    """A text that names the source (``slot`` like ``intro.dora``; ``dash.ALL`` for all of them)."""
+    return ids.FieldMapping.wording(slot)
+
+
+def _intro_slot(section: FormSection) -> str:
+    return f"intro.{section.section_id}"
+
+
+def _help_slot(item: FormItem) -> str:
+    return f"help.{item.key}"
+
+
+def dialog_wording(sections: Sequence[FormSection], source: str) -> dict[str, str]:
+    """Every slot's text for ``source`` (``azure_devops``; anything else gets the layout's Jira words)."""
+    wording = {LOADING_SLOT: LOADING_TEXT}
+    for section in sections:
+        wording[_intro_slot(section)] = section.intro
+        wording.update({_help_slot(item): item.help for item in section.items})
+    if source == "azure_devops":
+        wording.update({slot: text for slot, text in _AZURE_DEVOPS_WORDING.items() if slot in wording})
+    return wording
 
 
 def _input(item: FormItem) -> dcc.Dropdown:
@@ -47,7 +83,7 @@ def _form_item(item: FormItem) -> dbc.Col:
                 dbc.Label(item.label, class_name="fw-semibold mb-1"),
                 _input(item),
                 html.Div(id=_error_id(item), className="small text-danger mt-1", role="alert"),
-                dbc.FormText(item.help),
+                dbc.FormText(item.help, id=wording_id(_help_slot(item))),
             ],
             className=f"mapping-item mapping-item-{item.key.replace('.', '-')}",
         ),
@@ -60,7 +96,7 @@ def _section_tab(section: FormSection) -> dbc.Tab:
     return dbc.Tab(
         html.Div(
             [
-                html.P(section.intro, className="text-body-secondary small mt-3"),
+                html.P(section.intro, id=wording_id(_intro_slot(section)), className="text-body-secondary small mt-3"),
                 dbc.Row([_form_item(item) for item in section.items]),
             ]
         ),
@@ -76,7 +112,8 @@ def field_mapping_modal(sections: Sequence[FormSection]) -> dbc.Modal:
             dcc.Store(id=ids.FieldMapping.LOAD_REQUEST),
             html.P(id=ids.FieldMapping.SOURCE, className="small text-body-secondary mb-2"),
             html.Div(
-                html.Div([dbc.Spinner(size="sm", spinner_class_name="me-2"), "Loading the Jira fields…"],
+                html.Div([dbc.Spinner(size="sm", spinner_class_name="me-2"),
+                          html.Span(LOADING_TEXT, id=wording_id(LOADING_SLOT))],
                          className="d-flex align-items-center my-3"),
                 id=ids.FieldMapping.LOADING,
                 style=HIDDEN,

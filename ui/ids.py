@@ -130,6 +130,12 @@ class FieldMapping:
     FIELD_ERROR = "mapping-field-error"
     LIST = "mapping-list"
     LIST_ERROR = "mapping-list-error"
+    WORDING = "field-mapping-wording"  # texts that name the source (Jira or Azure DevOps)
+
+    @staticmethod
+    def wording(slot: Any) -> dict[str, Any]:
+        """A text of the dialog that names the source, reworded for it each time the dialog opens."""
+        return {"type": FieldMapping.WORDING, "key": slot}
 
     @staticmethod
     def field(key: Any) -> dict[str, Any]:

@@ -18,6 +18,13 @@ Compatibility is decided by the Jira schema type, in one table (``is_compatible`
 The standard fields ``created``, ``updated``, ``resolutiondate``, ``issuetype``, ``status`` and
 ``priority`` exist in every Jira, so they are known even when a field list omits them.
 
+Azure DevOps fields (``source="azure_devops"``, as its client's ``get_fields()`` lists them: the reference
+name as ``field_id``, the type in the same Jira words) follow the same type rules, but Jira's standard
+fields do not exist there (a mapped ``priority`` would make every update fail): only the listed fields are
+known, and every compatible one is offered, System and Microsoft fields (``System.CreatedDate``,
+``Microsoft.VSTS.Common.Priority``, ...) as well as custom ones (incompatible custom fields are listed
+disabled, as for Jira). The caller says which source the list comes from; ``jira`` is the default.
+
 Missing mappings are not save-time errors (a team may map DORA only); they make the affected metrics
 report ``missing_mapping``, which ``missing_mappings_for`` and ``mapping_warnings`` describe.
 """
@@ -30,8 +37,10 @@ from typing import Any
 
 from configuration.defaults import FLOW_TYPES
 from data.metrics.mapping_targets import (
+    AZURE_DEVOPS,
     BOOLEAN_LIKE,
     DATETIME,
+    JIRA,
     MAPPING_GROUPS,
     NUMBER,
     REQUIRED_MAPPINGS,
@@ -40,6 +49,7 @@ from data.metrics.mapping_targets import (
     TargetFieldSpec,
     join_words,
     mapped_field_id,
+    source_place,
 )
 
 _STANDARD_FIELDS: dict[str, tuple[str, str]] = {
@@ -166,18 +176,21 @@ def _normalise_field(raw: Any) -> _JiraField | None:
     )
 
 
-def _index_fields(jira_fields: Iterable[Any] | None) -> dict[str, _JiraField]:
+def _index_fields(jira_fields: Iterable[Any] | None, source: str = JIRA) -> dict[str, _JiraField]:
+    """The listed fields by id; for Jira also its standard fields (Azure DevOps has none of them)."""
     index: dict[str, _JiraField] = {}
     for raw in jira_fields or ():
         field = _normalise_field(raw)
         if field is not None and field.field_id not in index:
             index[field.field_id] = field
-    for field_id, (name, field_type) in _STANDARD_FIELDS.items():
-        index.setdefault(field_id, _JiraField(field_id, name, field_type, None, False, ""))
+    if source != AZURE_DEVOPS:
+        for field_id, (name, field_type) in _STANDARD_FIELDS.items():
+            index.setdefault(field_id, _JiraField(field_id, name, field_type, None, False, ""))
     return index
 
 
-def _value_error(spec: TargetFieldSpec, value: Any, fields: dict[str, _JiraField]) -> str | None:
+def _value_error(spec: TargetFieldSpec, value: Any, fields: dict[str, _JiraField],
+                 source: str = JIRA) -> str | None:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
     if not isinstance(value, str):
@@ -187,15 +200,16 @@ def _value_error(spec: TargetFieldSpec, value: Any, fields: dict[str, _JiraField
         return f"{spec.label} must be a field id without surrounding spaces (got {value!r})"
     field = fields.get(value)
     if field is None:
-        return f"Field {value} does not exist in this Jira"
+        return f"Field {value} does not exist in {source_place(source)}"
     if is_compatible(spec.kind, field.field_type, field.items_type):
         return None
     return (f"{spec.label} needs {_KIND_NEEDS[spec.kind]}; {field.name} ({field.field_id}) is "
             f"{describe_field_type(field.field_type, field.items_type)}")
 
 
-def validate_field_mappings(field_mappings: Any, jira_fields: Iterable[Any] | None) -> dict[str, str]:
-    """Save-time check of ``dora_flow_config.field_mappings`` against the Jira field list.
+def validate_field_mappings(field_mappings: Any, jira_fields: Iterable[Any] | None,
+                            source: str = JIRA) -> dict[str, str]:
+    """Save-time check of ``dora_flow_config.field_mappings`` against the field list of ``source``.
 
     Returns ``{"dora.deployment_date": "message", ...}``; empty means valid. Reports unknown groups and
     keys, values that are not field-id strings, field ids absent from ``jira_fields`` and type
@@ -205,7 +219,7 @@ def validate_field_mappings(field_mappings: Any, jira_fields: Iterable[Any] | No
         return {}
     if not isinstance(field_mappings, Mapping):
         return {"field_mappings": "Field mappings must be an object with 'dora' and 'flow' sections"}
-    fields = _index_fields(jira_fields)
+    fields = _index_fields(jira_fields, source)
     errors: dict[str, str] = {}
     for group, section in field_mappings.items():
         if group not in MAPPING_GROUPS:
@@ -225,7 +239,7 @@ def validate_field_mappings(field_mappings: Any, jira_fields: Iterable[Any] | No
             elif spec.group != group:
                 errors[path] = f"'{key}' belongs in the '{spec.group}' mappings, not '{group}'"
             else:
-                message = _value_error(spec, value, fields)
+                message = _value_error(spec, value, fields, source)
                 if message:
                     errors[path] = message
     return errors
@@ -327,13 +341,14 @@ def _required_keys() -> set[str]:
     return {key for groups in REQUIRED_MAPPINGS.values() for group in groups for key in group}
 
 
-def build_field_metadata(field_mappings: Any, jira_fields: Iterable[Any] | None) -> dict[str, dict[str, Any]]:
+def build_field_metadata(field_mappings: Any, jira_fields: Iterable[Any] | None,
+                         source: str = JIRA) -> dict[str, dict[str, Any]]:
     """``field_metadata`` for saving (seed 001): ``{field_id: {name, type, required, description, ...}}``.
 
     ``required`` is true when some metric needs the mapping key (an either-or alternative counts);
     a field mapped to several keys gets one entry with every use. Unmapped keys are skipped.
     """
-    fields = _index_fields(jira_fields)
+    fields = _index_fields(jira_fields, source)
     required = _required_keys()
     metadata: dict[str, dict[str, Any]] = {}
     for key, spec in TARGET_FIELD_SPECS.items():
@@ -356,23 +371,26 @@ def _option_label(field: _JiraField) -> str:
     return f"{field.name} · {field.field_id} · {type_label}"
 
 
-def field_options(jira_fields: Iterable[Any] | None, target_key: str, *,
-                  include_incompatible: bool = True) -> list[dict[str, Any]]:
+def field_options(jira_fields: Iterable[Any] | None, target_key: str, *, include_incompatible: bool = True,
+                  source: str = JIRA) -> list[dict[str, Any]]:
     """Dropdown options for ``target_key``: ``[{"label": "Go live · customfield_10101 · datetime", ...}]``.
 
     Compatible fields come first, then (unless ``include_incompatible`` is false) the incompatible custom
     fields, disabled, so a user searching for a field sees why it cannot be chosen. Each block is sorted
     by name (case-insensitive), then id. Standard fields appear only where they make sense for the target
-    (created/updated/resolutiondate for dates, issuetype/status/priority for text-like targets).
+    (created/updated/resolutiondate for dates, issuetype/status/priority for text-like targets). With
+    ``source="azure_devops"`` every compatible listed field is offered (System and Microsoft fields too) and
+    no Jira field is added.
     Raises KeyError for an unknown target key.
     """
     kind = TARGET_FIELD_SPECS[target_key].kind
     offered = _STANDARD_OFFERS[kind]
     compatible: list[_JiraField] = []
     incompatible: list[_JiraField] = []
-    for field in _index_fields(jira_fields).values():
+    for field in _index_fields(jira_fields, source).values():
         if not field.is_custom:
-            if field.field_id in offered and is_compatible(kind, field.field_type, field.items_type):
+            if ((source == AZURE_DEVOPS or field.field_id in offered)
+                    and is_compatible(kind, field.field_type, field.items_type)):
                 compatible.append(field)
         elif is_compatible(kind, field.field_type, field.items_type):
             compatible.append(field)

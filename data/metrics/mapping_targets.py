@@ -20,6 +20,21 @@ NUMBER = "number"
 
 MAPPING_GROUPS: dict[str, tuple[str, ...]] = {"dora": DORA_MAPPING_KEYS, "flow": FLOW_MAPPING_KEYS}
 
+JIRA = "jira"
+AZURE_DEVOPS = "azure_devops"
+_SOURCE_NAMES: dict[str, str] = {JIRA: "Jira", AZURE_DEVOPS: "Azure DevOps"}
+_SOURCE_PLACES: dict[str, str] = {JIRA: "this Jira", AZURE_DEVOPS: "this Azure DevOps project"}
+
+
+def source_name(source: str) -> str:
+    """The source as the mapping dialog names it: ``Azure DevOps`` for ``azure_devops``, else ``Jira``."""
+    return _SOURCE_NAMES.get(source, _SOURCE_NAMES[JIRA])
+
+
+def source_place(source: str) -> str:
+    """Where the fields live, for "not in ..." messages: ``this Azure DevOps project`` or ``this Jira``."""
+    return _SOURCE_PLACES.get(source, _SOURCE_PLACES[JIRA])
+
 
 @dataclass(frozen=True)
 class TargetFieldSpec:

@@ -7,7 +7,9 @@ or the PAT saved for the organization URL's origin, and with a URL of another or
 Save answer ``reenter_pat_message()`` and send nothing. ``app_settings.json`` receives the organization URL,
 the project and the WIQL filter, and ``source`` becomes ``azure_devops``. A change of source, organization
 URL, project or filter changes the cache identity: the cached issues are dropped and the message says that
-the next Update Data is a full fetch.
+the next Update Data is a full fetch. Status lists and flow type mappings still holding the Jira defaults take
+the Azure DevOps ones (``AZURE_DEVOPS_FLOW_DEFAULTS``) on save, and the message says so; lists the user
+changed are never touched.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from configuration.defaults import AZURE_DEVOPS_FLOW_DEFAULTS, DEFAULT_SETTINGS
 from configuration.secrets import (
     ENV_AZURE_DEVOPS_PAT,
     AzureDevOpsCredentials,
@@ -184,7 +187,10 @@ def save_azure_devops_connection(form: AzureDevOpsInput) -> ConnectionResult:
         kept = load_azure_devops_credentials(typed_settings)
         if not kept.pat and kept.withheld is not None:
             return ConnectionResult(False, reenter_pat_message())
+    flow_defaults, replaced = azure_devops_flow_changes(before)
     changes = {"source": "azure_devops", "azure_devops": typed_settings["azure_devops"]}
+    if flow_defaults:
+        changes["dora_flow_config"] = flow_defaults
     try:
         after, changed = apply_connection_change(changes, before)
         if typed:
@@ -192,10 +198,42 @@ def save_azure_devops_connection(form: AzureDevOpsInput) -> ConnectionResult:
     except (SettingsError, PersistenceError, OSError, ValueError) as error:
         return ConnectionResult(False, f"The Azure DevOps settings could not be saved: {error}")
     logger.info("Azure DevOps settings saved", extra={"organization_url": url, "source_changed": changed})
-    return ConnectionResult(True, _saved_message(before, after, changed), full_fetch_next=changed)
+    return ConnectionResult(True, _saved_message(before, after, changed, replaced), full_fetch_next=changed)
 
 
-def _saved_message(before: Mapping[str, Any], after: Mapping[str, Any], changed: bool) -> str:
+_LIST_NAMES = {"wip_statuses": "WIP statuses", "active_statuses": "active statuses",
+               "completed_statuses": "completed statuses"}
+
+
+def azure_devops_flow_changes(settings: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
+    """The ``dora_flow_config`` changes that give Azure DevOps defaults to every status list and flow type
+    mapping of ``settings`` still equal to the Jira default (and different from Azure DevOps'), with what
+    each now holds as (name, values) for the message. Lists the user changed are left alone."""
+    config = settings.get("dora_flow_config") or {}
+    jira, ado = DEFAULT_SETTINGS["dora_flow_config"], AZURE_DEVOPS_FLOW_DEFAULTS
+    changes: dict[str, Any] = {}
+    replaced: list[tuple[str, list[str]]] = []
+    for key, name in _LIST_NAMES.items():
+        if config.get(key) == jira[key] != ado[key]:
+            changes[key] = list(ado[key])
+            replaced.append((name, ado[key]))
+    mappings = config.get("flow_type_mappings")
+    mappings = mappings if isinstance(mappings, Mapping) else {}
+    for flow_type, names in ado["flow_type_mappings"].items():
+        if mappings.get(flow_type) == jira["flow_type_mappings"][flow_type] != names:
+            changes.setdefault("flow_type_mappings", {})[flow_type] = list(names)
+            replaced.append((f"{flow_type.replace('_', ' ')} types", names))
+    return changes, replaced
+
+
+def _replaced_message(replaced: list[tuple[str, list[str]]]) -> str:
+    listed = "; ".join(f"{name}: {', '.join(values)}" for name, values in replaced)
+    return (f"Lists still holding the Jira defaults now hold the Azure DevOps ones ({listed}): change them in "
+            "Configure Field Mappings if your process uses other states or types.")
+
+
+def _saved_message(before: Mapping[str, Any], after: Mapping[str, Any], changed: bool,
+                   replaced: list[tuple[str, list[str]]]) -> str:
     parts = ["Azure DevOps settings saved."]
     if changed:
         parts.append(FULL_FETCH_NOTE)
@@ -205,6 +243,8 @@ def _saved_message(before: Mapping[str, Any], after: Mapping[str, Any], changed:
     elif credentials.source == "environment":
         parts.append(f"The token from the environment ({ENV_AZURE_DEVOPS_PAT}) is used; it takes precedence "
                      "over a saved one.")
+    if replaced:
+        parts.append(_replaced_message(replaced))
     if changed and (before.get("dora_flow_config") or {}).get("last_updated"):
         parts.append("Your saved field mappings were kept: check them against the Azure DevOps fields in "
                      "Configure Field Mappings.")

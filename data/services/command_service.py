@@ -20,9 +20,9 @@ from data.metrics.issue_frame import build_issue_frames
 from data.metrics.issue_tables import IssueFrames
 from data.metrics.periods import Period
 from data.metrics.teams import TeamError, all_issues_coverage, canonical_team, restrict_to_team, team_names
-from data.services.dashboard_service import UpdateAlreadyRunning, dashboard_settings, effective_settings, run_update
 from data.services.issues_file import IssuesInputError
 from data.services.metrics_service import calculate_all_metrics, each_team, record_flow_load_snapshot
+from data.services.update_errors import UpdateAlreadyRunning
 from data.services.update_messages import plural
 from data.sources.ado_errors import AzureDevOpsError
 from data.sources.base import FetchCancelled, UpdateError
@@ -57,6 +57,8 @@ def fetch_issues(settings: dict[str, Any], *, full: bool, progress: Callable[[in
     """Update the issue cache; with ``output`` also write the issues as ``{"issues": [...]}``. The summary.
 
     ``on_retry(message)`` hears of each retry (e.g. Jira answering 429) so a long wait is never silent."""
+    from data.services.dashboard_service import effective_settings, run_update  # the update machinery, only here
+
     result = run_update(effective_settings(settings), full=full, progress=progress, on_retry=on_retry)
     line = result.summary()
     if output is not None:
@@ -153,6 +155,8 @@ def import_snapshot_history(file: str, *, replace: bool, now: datetime) -> str:
 
     Refused while ``app_settings.json`` is broken (nothing is written then); weeks older than
     ``snapshots.weeks_to_keep`` are left out and counted, since the next snapshot would delete them anyway."""
+    from data.services.dashboard_service import dashboard_settings
+
     current = dashboard_settings()
     if current.read_only:
         raise CommandFailure(f"{current.error}; nothing was imported (fix the settings file first)")

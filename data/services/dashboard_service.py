@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,7 +27,6 @@ from filelock import FileLock, Timeout
 from configuration.paths import data_file
 from configuration.secrets import load_credentials
 from configuration.settings import (
-    SettingsError,
     chosen_source,
     field_mapping_hash,
     is_demo_mode,
@@ -53,6 +53,7 @@ from data.services.metrics_service import (
     record_flow_load_snapshot,
     snapshots_for,
 )
+from data.services.update_errors import UpdateAlreadyRunning, UpdateRefused
 from data.sources.ado_errors import AzureDevOpsError
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.demo_fields import DEMO_SETTINGS_OVERLAY
@@ -70,14 +71,6 @@ IMPORTED_SOURCE = "file"
 
 # Failures whose message says it all: logged without a traceback.
 _EXPECTED_FAILURES = (JiraError, AzureDevOpsError, UpdateError, PersistenceError)
-
-
-class UpdateAlreadyRunning(RuntimeError):
-    """Another Update Data (another tab, worker or cron job) holds the lock."""
-
-
-class UpdateRefused(SettingsError):
-    """Update Data cannot run with these settings; the message names the file and the key to fix."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +109,17 @@ _loaded_lock = threading.Lock()
 _team_tables: dict[str, IssueFrames] = {}
 _team_tables_of: LoadedDataset | None = None
 _team_lock = threading.Lock()
+
+
+def _fresh_locks_after_fork() -> None:
+    """A forked child (Dash runs Update Data in one) starts with new locks: one held by another thread at the
+    moment of the fork would stay held forever in the child."""
+    global _loaded_lock, _team_lock
+    _loaded_lock = threading.Lock()
+    _team_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
 
 
 def effective_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,7 +193,10 @@ def load_dataset(settings: Mapping[str, Any]) -> LoadedDataset | None:
                         return None
                     meta = cached.meta
                     frames = build_issue_frames(cached.issues, settings)
-                    _save_tables_quietly(frames, str(meta.get("data_version")), mapping_hash)
+                    if _save_tables_quietly(frames, str(meta.get("data_version")), mapping_hash):
+                        # serve from the file just written, as every other process will: its pages are
+                        # shared, while the tables just built are this process's own memory
+                        frames = load_tables(str(meta.get("data_version")), mapping_hash, settings) or frames
         _loaded = LoadedDataset(frames, dict(meta), str(meta.get("data_version")), mapping_hash)
         logger.info("Loaded the issue tables", extra={"issues": len(frames.issues),
                                                       "data_version": _loaded.data_version})
@@ -233,15 +240,17 @@ def preload_dataset() -> threading.Thread:
     return thread
 
 
-def _save_tables_quietly(frames: IssueFrames, data_version: str, mapping_hash: str) -> None:
+def _save_tables_quietly(frames: IssueFrames, data_version: str, mapping_hash: str) -> bool:
     """Keep the tables just built in the table cache, so the next start maps them instead of parsing; never
-    while ``app_settings.json`` is unusable (stand-in settings write nothing), never failing the caller."""
+    while ``app_settings.json`` is unusable (stand-in settings write nothing), never failing the caller.
+    Whether the file was written."""
     if load_settings_state().read_only:
-        return
+        return False
     try:
-        save_tables(frames, data_version, mapping_hash)
+        return save_tables(frames, data_version, mapping_hash) is not None
     except PersistenceError as error:
         logger.warning("The table cache was not saved: %s", error)
+        return False
 
 
 def team_tables(dataset: LoadedDataset, team: str | None) -> tuple[IssueFrames, str | None]:

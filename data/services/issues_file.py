@@ -12,13 +12,17 @@ Given the settings, the file is decoded straight into records holding only what 
 id and key, the fields the settings map, the status changes): a typed decode that skips everything else.
 A file of any other shape (a field value nested deeper than a list of options, a history that is not an
 object, an integer beyond 64 bits which the general reader turns into a float, ...) is read by the general
-reader instead, so the outcome, errors included, is the same either way.
+reader instead, so the outcome, errors included, is the same either way. Both refuse a file that is not
+UTF-8 (checked before either decode; a leading byte-order mark is dropped first) or not a regular file. One
+difference remains: a number too large for a float (``1e400``) where the tables read nothing is skipped by the
+typed decode, while the general reader refuses the whole file.
 The cyclic garbage collector is paused while the millions of small objects are built (none form cycles).
 """
 
 from __future__ import annotations
 
 import gc
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +34,8 @@ import orjson
 
 from data.metrics.issue_parsing import BASE_FIELDS, DecodedIssues
 from data.metrics.issue_tables import frame_config
+
+UTF8_BOM = b"\xef\xbb\xbf"
 
 _SHOWN_PROBLEMS = 3
 _INT_MAX = 2**64 - 1  # the largest integer the general reader keeps as one (beyond: a float)
@@ -67,11 +73,20 @@ def load_issues_file(path: str | Path, settings: Mapping[str, Any] | None = None
     With ``settings``, the issues come as ``DecodedIssues`` for those settings' field mappings."""
     target = Path(path)
     try:
+        mode = target.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a FIFO or a device would block or never end
+            raise IssuesInputError(f"issues file {target} is not a regular file")
         raw = target.read_bytes()
     except FileNotFoundError:
         raise IssuesInputError(f"issues file not found: {target}") from None
     except OSError as exc:
         raise IssuesInputError(f"cannot read issues file {target}: {exc.strerror or exc}") from None
+    raw = raw.removeprefix(UTF8_BOM)  # editors and exports on Windows start UTF-8 files with one
+    if not raw.isascii():
+        try:  # the typed decode skips fields it does not need, unchecked: both readers refuse bad UTF-8 alike
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise IssuesInputError(f"issues file {target} is not valid JSON: not UTF-8 at byte {exc.start}") from None
     with gc_paused():
         if settings is not None:
             decoded = _typed_decode(raw, [field_id for _, field_id in frame_config(settings).field_ids if field_id])

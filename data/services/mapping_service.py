@@ -15,6 +15,8 @@ Why these rules:
   viewed but Save is refused (``DEMO_SAVE_REFUSED``), because a save would write the demo's field ids and
   status names into ``app_settings.json`` as the user's mappings, and they would stay in force (and be wrong)
   after connecting Jira.
+- Azure DevOps fields are offered and checked as Azure DevOps has them (``data.metrics.field_mapper`` learns
+  the source from here, ``source_of``); a saved field the project lacks is "not in this Azure DevOps project".
 - Saving validates first and writes nothing when anything is invalid. A valid save stores the config with
   ``field_metadata`` and ``last_updated`` (``replace_field_mappings``), then drops the metrics cache and the
   in-process memo: every calculated metric depends on the mappings. The issue cache stays (the next Update
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -42,7 +45,7 @@ from data.metrics.field_mapper import (
     validate_field_mappings,
     validate_status_config,
 )
-from data.metrics.mapping_targets import TARGET_FIELD_SPECS, mapped_field_id
+from data.metrics.mapping_targets import TARGET_FIELD_SPECS, mapped_field_id, source_place
 from data.services.dashboard_service import effective_settings, load_dataset
 from data.services.mapping_team_field import team_field_error, team_field_options
 from data.services.metrics_service import clear_memo
@@ -192,6 +195,16 @@ _fields_cache: dict[str, list[dict[str, Any]]] = {}
 _fields_lock = threading.Lock()
 
 
+def _fresh_locks_after_fork() -> None:
+    """A forked child (Dash runs Update Data in one) starts with new locks: one held by another thread at the
+    moment of the fork would stay held forever in the child."""
+    global _fields_lock
+    _fields_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
+
+
 def source_key(settings: Mapping[str, Any]) -> str:
     """What the session's field list is cached under: ``demo``, ``<deployment> <url>`` or
     ``azure_devops <organization url> <project>``."""
@@ -283,7 +296,7 @@ def build_candidate_config(values: Mapping[str, Any]) -> dict[str, Any]:
 def validate_form(values: Mapping[str, Any], jira_fields_list: Iterable[Any], source: str = "jira") -> dict[str, str]:
     """Every problem of the form by form key (a key outside the form stays as the validator named it)."""
     candidate, fields = build_candidate_config(values), list(jira_fields_list)
-    errors = validate_field_mappings(candidate["field_mappings"], fields)
+    errors = validate_field_mappings(candidate["field_mappings"], fields, source)
     errors.update(validate_status_config(candidate))
     errors.update(team_field_error(candidate.get(TEAM_KEY), fields, source))
     return {key: _in_form_words(key, message) for key, message in errors.items()}
@@ -343,13 +356,15 @@ def _name_options(*groups: Iterable[Any]) -> list[dict[str, str]]:
 def form_options(jira_fields_list: list[dict[str, Any]], seen: SeenValues,
                  values: Mapping[str, Any], source: str = "jira") -> dict[str, list[dict[str, Any]]]:
     """Dropdown options by form key. Every current value is among its options (a dropdown drops a value it
-    has no option for): a mapped field this Jira lacks shows as ``<id> · not in this Jira``."""
+    has no option for): a mapped field the source lacks shows as ``<id> · not in this Jira`` (``not in this
+    Azure DevOps project``)."""
     options: dict[str, list[dict[str, Any]]] = {}
+    missing = f"not in {source_place(source)}"
     for key, spec in TARGET_FIELD_SPECS.items():
-        choices = field_options(jira_fields_list, key)
+        choices = field_options(jira_fields_list, key, source=source)
         current = values.get(spec.path)
         if current and all(option["value"] != current for option in choices):
-            choices = [{"label": f"{current} · not in this Jira", "value": current}, *choices]
+            choices = [{"label": f"{current} · {missing}", "value": current}, *choices]
         options[spec.path] = choices
     statuses = _name_options(seen.statuses, *(values.get(key) or [] for key in STATUS_LISTS))
     for key in STATUS_LISTS:
@@ -366,7 +381,7 @@ def form_options(jira_fields_list: list[dict[str, Any]], seen: SeenValues,
     team_choices = team_field_options(jira_fields_list, source)
     current_team = values.get(TEAM_KEY)
     if current_team and all(option["value"] != current_team for option in team_choices):
-        team_choices = [{"label": f"{current_team} · not in this Jira", "value": current_team}, *team_choices]
+        team_choices = [{"label": f"{current_team} · {missing}", "value": current_team}, *team_choices]
     options[TEAM_KEY] = team_choices
     return options
 
@@ -396,7 +411,7 @@ def describe_source(settings: Mapping[str, Any]) -> str:
     return f"Fields of {kind} at {str(jira.get('url') or '').strip()}"
 
 
-def _source_of(settings: Mapping[str, Any]) -> str:
+def source_of(settings: Mapping[str, Any]) -> str:
     """Whose field conventions the form follows: ``azure_devops``, else ``jira`` (the demo speaks Jira)."""
     return "jira" if is_demo_mode(settings) else chosen_source(settings)
 
@@ -410,7 +425,7 @@ def load_mapping_form(settings: Mapping[str, Any], *, refresh: bool = False) -> 
         fields = jira_fields(settings, refresh=refresh)
     except FieldsUnavailable as error:
         return MappingForm(values, error=str(error), source=describe_source(settings), save_refused=refused)
-    return MappingForm(values, form_options(fields, values_seen_in_data(settings), values, _source_of(settings)),
+    return MappingForm(values, form_options(fields, values_seen_in_data(settings), values, source_of(settings)),
                        source=describe_source(settings), save_refused=refused)
 
 
@@ -443,11 +458,11 @@ def save_mapping_form(values: Mapping[str, Any], settings: Mapping[str, Any]) ->
     except FieldsUnavailable as error:
         return SaveResult(False, summary=f"The mappings could not be checked against the source's fields: "
                                          f"{error} Nothing was saved.")
-    errors = validate_form(values, fields, _source_of(settings))
+    errors = validate_form(values, fields, source_of(settings))
     if errors:
         return SaveResult(False, errors=errors, summary=_error_summary(errors))
     candidate = build_candidate_config(values)
-    candidate["field_metadata"] = build_field_metadata(candidate["field_mappings"], fields)
+    candidate["field_metadata"] = build_field_metadata(candidate["field_mappings"], fields, source_of(settings))
     try:
         saved = replace_field_mappings(candidate)
     except (SettingsError, PersistenceError) as error:

@@ -4,7 +4,7 @@ The choices are the fields ``data.metrics.teams`` can read a team name from: for
 components, the labels and every custom field (Atlassian's Team field included: a select, a text, a team
 object or a list of them all name teams); for Azure DevOps the area path (``System.AreaPath``, the way Boards
 splits work between teams: the client delivers it as ``area_path``), the project and every custom field
-(reference names ``Custom.*``).
+(reference names ``Custom.*``, or any field the client marks ``is_custom``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def team_field_options(jira_fields_list: Iterable[Any], source: str = "jira") ->
     for raw in jira_fields_list or ():  # the normalised list (field_id, field_name) or Jira's own (id, name)
         if isinstance(raw, Mapping):
             field_id = str(raw.get("field_id") or raw.get("id") or "")
-            if field_id.startswith(prefix):
+            # Azure DevOps custom fields of an older process carry their own prefix; the client marks them.
+            if field_id.startswith(prefix) or (source == "azure_devops" and raw.get("is_custom") is True):
                 custom.setdefault(field_id, str(raw.get("field_name") or raw.get("name") or field_id))
     for field_id, name in sorted(custom.items(), key=lambda item: (item[1].casefold(), item[0])):
         options.append({"label": f"{name} · {field_id}", "value": field_id})

@@ -9,6 +9,7 @@ needs: an in-process memo (a period switch between already-seen periods touches 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -44,6 +45,16 @@ METRIC_RULES_VERSION = 2
 
 _memo: OrderedDict[tuple, tuple[datetime, dict[str, dict]]] = OrderedDict()
 _memo_lock = threading.Lock()
+
+
+def _fresh_locks_after_fork() -> None:
+    """A forked child (Dash runs Update Data in one) starts with new locks: one held by another thread at the
+    moment of the fork would stay held forever in the child."""
+    global _memo_lock
+    _memo_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
 _snapshot_recorded: set[tuple[str, str, str]] = set()
 
 

@@ -4,13 +4,16 @@ way every service words a count (``1 request``, ``10 requests``)."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from data.metrics.periods import PeriodError
-from data.services.data_update import FetchResult, skipped_note, warnings_note
 from data.sources.ado_errors import AzureDevOpsError
 from data.sources.base import FetchCancelled, UpdateError
 from data.sources.jira_errors import JiraError
 from data.store.json_store import PersistenceError
+
+if TYPE_CHECKING:  # the update machinery (sources, requests) is imported only where an update runs
+    from data.services.data_update import FetchResult
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +30,10 @@ def plural(count: int, singular: str, plural_form: str | None = None, *, grouped
 
 def describe_result(result: FetchResult) -> str:
     """The success toast: what changed, or that nothing did (with the number of requests it took)."""
+    from data.services.data_update import skipped_note, warnings_note
+
     if not result.changed:
-        return (f"No changes in Jira since the last update ({plural(result.total, 'issue', grouped=True)}, "
+        return (f"No changes since the last update ({plural(result.total, 'issue', grouped=True)}, "
                 f"{plural(result.requests, 'request', grouped=True)}).")
     return (f"{result.mode.capitalize()} update: {result.new:,} new, {result.updated:,} updated, "
             f"{result.removed:,} removed; {plural(result.total, 'issue', grouped=True)} in total"

@@ -5,7 +5,8 @@ Contract (``ADO_API.md`` of the product documents lists the Azure DevOps behavio
 - ``scope`` is the user's WIQL filter (a ``WHERE`` condition; may be empty). Every query is
   ``[System.TeamProject] = '<project>' AND (<filter>) [AND <own conditions>] AND [System.Id] > <last id>
   ORDER BY [System.Id]`` with ``$top``: paged by id, so the 20,000-item limit of a WIQL answer (VS402337)
-  never bites; a server with a lower limit is followed (its error names the limit).
+  never bites; a server with a lower limit is followed (its error names the limit), and the limit is remembered
+  for the organization and project for the life of the process, so later fetches do not pay the refusal again.
 - Fields come from ``workitemsbatch`` in chunks of 200 (``errorPolicy: omit``: an item deleted meanwhile is
   left out); histories from the revisions (``data.sources.ado_history``: per item for a few items, in bulk
   for many); the shape from ``data.sources.ado_normalise``.
@@ -30,7 +31,13 @@ from urllib.parse import quote
 from data.sources.ado_errors import AzureDevOpsError
 from data.sources.ado_history import HistoryReader, status_histories
 from data.sources.ado_http import AdoHttp
-from data.sources.ado_normalise import CREATED_DATE, field_records, normalise_work_item, reference_names
+from data.sources.ado_normalise import (
+    CREATED_DATE,
+    TEAM_PROJECT,
+    field_records,
+    normalise_work_item,
+    reference_names,
+)
 from data.sources.base import Progress
 from data.sources.jira_deadline import FetchBudget
 
@@ -41,6 +48,8 @@ BATCH_SIZE = 200
 MAX_LISTING_PAGES = 10_000
 _SIZE_LIMIT = re.compile(r"limit of (\d+)")
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+_learned_limits: dict[tuple[str, str], int] = {}
+_learned_limits_lock = threading.Lock()
 
 
 class AzureDevOpsClient:
@@ -142,6 +151,20 @@ class AzureDevOpsClient:
 
     # ------------------------------------------------------------------ steps
 
+    def _in_project(self, items: list[dict]) -> list[dict]:
+        """The items of this project only: whatever the WIQL answered, another project's work items never
+        enter the cache (the filter is checked before it is sent; this holds even if a server widened it)."""
+        project = self.project.casefold()
+        kept = [item for item in items
+                if str((item.get("fields") or {}).get(TEAM_PROJECT) or "").casefold() == project]
+        outside = len(items) - len(kept)
+        self.warnings = [] if not outside else [
+            f"Azure DevOps listed {outside} work item{'s' if outside != 1 else ''} of other projects for the "
+            f"filter; {'they were' if outside != 1 else 'it was'} left out (only {self.project} is fetched)"]
+        if outside:
+            log.warning("Azure DevOps: %d work items outside the project %s were left out", outside, self.project)
+        return kept
+
     def _budget(self, cancel: threading.Event | None) -> FetchBudget:
         budget = self._http.budget(cancel, self.fetch_budget)
         budget.check()
@@ -150,6 +173,9 @@ class AzureDevOpsClient:
     def _list(self, scope: str, since: datetime | None, budget: FetchBudget) -> list[int]:
         """Every matching id, ascending, page by page (``[System.Id] > last`` with ``$top``)."""
         condition = _scope_condition(scope)
+        learned = _learned_limit(self.organization_url, self.project)
+        if learned is not None and learned < self.page_size:
+            self.page_size = learned
         params: dict[str, Any] = {"$top": self.page_size}
         if since is not None:
             params["timePrecision"] = "true"
@@ -166,6 +192,7 @@ class AzureDevOpsClient:
                     raise
                 log.info("Azure DevOps limits a WIQL answer to %d items; paging by that", limit)
                 params["$top"] = self.page_size = limit
+                _remember_limit(self.organization_url, self.project, limit)
                 continue
             page = [item["id"] for item in _list_of(answer, "workItems")
                     if isinstance(item.get("id"), int) and not isinstance(item.get("id"), bool)]
@@ -192,6 +219,7 @@ class AzureDevOpsClient:
             items.extend(item for item in _list_of(answer, "value") if isinstance(item.get("id"), int))
             if progress is not None:
                 progress(min(first + len(chunk), total), total)
+        items = self._in_project(items)
         revs = {item["id"]: item["rev"] for item in items if isinstance(item.get("rev"), int) and item["rev"] > 0}
         self.skipped_issue_count = len(items) - len(revs)
         created = {item["id"]: (item.get("fields") or {}).get(CREATED_DATE) for item in items}
@@ -205,7 +233,6 @@ class AzureDevOpsClient:
             skipped += left_out
             issues.append(normalise_work_item(item, fields, histories))
         self.skipped_history_count = skipped
-        self.warnings = []
         if skipped:
             log.warning("Azure DevOps: %d status changes had no readable date and were left out", skipped)
         log.info("Azure DevOps fetch: %d work items, history requests %s, %d HTTP requests, %.2f s", len(issues),
@@ -219,14 +246,54 @@ def wiql_literal(text: str) -> str:
 
 
 def _scope_condition(scope: str) -> str:
+    """The user's WIQL filter as one condition the project condition can be ANDed with; ``AzureDevOpsError``
+    when it is not one: an ORDER BY, or brackets that do not pair up outside quotes (a ``)`` closing the
+    dashboard's own parenthesis would let ``OR ...`` escape the project and the paging conditions)."""
     condition = str(scope or "").strip()
     if condition.lower().startswith("where "):
         condition = condition[6:].strip()
-    if _ORDER_BY.search(condition):
+    code = _outside_literals(condition)
+    if code is None or _ORDER_BY.search(code):
         raise AzureDevOpsError(None, [], "The WIQL filter must be a WHERE condition only, without ORDER BY (the "
                                          "dashboard orders the work items itself): change it in the Data source "
-                                         "dialog.")
+                                         "dialog." if code is not None else
+                                         "The WIQL filter has a quote that is never closed: change it in the "
+                                         "Data source dialog.")
+    depth = 0
+    for char in code:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise AzureDevOpsError(None, [], "The WIQL filter's parentheses do not pair up (every ( needs its ), in "
+                                         "order): change it in the Data source dialog.")
     return condition
+
+
+def _outside_literals(condition: str) -> str | None:
+    """``condition`` with the text of its string literals ('...' or "...", a doubled quote inside) and of its
+    [field] references blanked out, so only the query's own syntax is left; ``None`` for an unclosed quote."""
+    kept: list[str] = []
+    closing: str | None = None
+    position = 0
+    while position < len(condition):
+        char = condition[position]
+        if closing is None:
+            if char in "'\"":
+                closing = char
+            elif char == "[":
+                closing = "]"
+            kept.append(char)
+        elif char == closing:
+            if closing != "]" and condition[position + 1:position + 2] == closing:
+                position += 1  # a doubled quote is a quote inside the literal
+            else:
+                closing = None
+                kept.append(char)
+        else:
+            kept.append(" ")
+        position += 1
+    return None if closing is not None and closing != "]" else "".join(kept)
 
 
 def wiql(project: str, condition: str, *, after_id: int, since: datetime | None = None) -> str:
@@ -240,6 +307,27 @@ def wiql(project: str, condition: str, *, after_id: int, since: datetime | None 
                      f"{moment.microsecond // 1000:03d}Z'")
     parts.append(f"[System.Id] > {int(after_id)}")
     return f"SELECT [System.Id] FROM WorkItems WHERE {' AND '.join(parts)} ORDER BY [System.Id]"
+
+
+def _limit_key(organization_url: str, project: str) -> tuple[str, str]:
+    return organization_url.lower(), project.lower()
+
+
+def _learned_limit(organization_url: str, project: str) -> int | None:
+    """The WIQL size limit this process learnt for the organization and project (``None`` when unknown)."""
+    with _learned_limits_lock:
+        return _learned_limits.get(_limit_key(organization_url, project))
+
+
+def _remember_limit(organization_url: str, project: str, limit: int) -> None:
+    with _learned_limits_lock:
+        _learned_limits[_limit_key(organization_url, project)] = limit
+
+
+def forget_wiql_size_limits() -> None:
+    """Forget every WIQL size limit learnt (a server reconfigured, or a test starting afresh)."""
+    with _learned_limits_lock:
+        _learned_limits.clear()
 
 
 def _size_limit(error: AzureDevOpsError) -> int | None:

@@ -7,6 +7,7 @@ the most precise thing to show.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -51,6 +52,36 @@ def token_refused(status: int | None, detail: str) -> AzureDevOpsError:
     http = f"HTTP {status}, " if status is not None else ""
     return AzureDevOpsError(status, [], f"Azure DevOps did not accept the personal access token ({http}{detail}) "
                                         f"{TOKEN_HINT}.")
+
+
+def not_json_error(status: int) -> AzureDevOpsError:
+    """A successful answer that is neither JSON nor a web page: something else is answering at the URL."""
+    return AzureDevOpsError(status, [], f"Azure DevOps answered with something that is not JSON (HTTP {status}): "
+                                        "check the organization URL (e.g. https://dev.azure.com/your-organization) "
+                                        "and any proxy in between, then try again.")
+
+
+def too_slow_error(base_url: str, detail: str, tries: int) -> AzureDevOpsError:
+    """A server that accepted the connection but did not answer in time, ``tries`` times."""
+    times = "once" if tries == 1 else f"{tries} times"
+    return AzureDevOpsError(None, [], f"Azure DevOps at {base_url} answered too slowly ({detail}, {times}): try "
+                                      "again later; if it keeps happening, narrow the WIQL filter or raise "
+                                      "jira.timeout_seconds.")
+
+
+def wait_text(seconds: float) -> str:
+    """A wait in the unit a reader takes in: "45 s", "12 min", "5 h", "26,624 days"."""
+    if not math.isfinite(seconds):
+        return "without end"
+    if seconds < 10 and not float(seconds).is_integer():
+        return f"{seconds:.1f} s"
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:,.0f} days"
 
 
 def response_messages(response: requests.Response, scrub: Callable[[str], str]) -> list[str]:

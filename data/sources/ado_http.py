@@ -6,12 +6,14 @@ The time limits, the request watchdog, the rate limiter and ``Retry-After`` pars
 - The PAT travels only in ``Authorization: Basic base64(":" + PAT)``. Redirects are followed by hand and
   only within the organisation's own origin (scheme, host and port); a redirect elsewhere fails with an
   ``AzureDevOpsError`` and the token is never sent there.
-- A 401, a 203 (Azure DevOps' HTML sign-in page) or any successful answer that is not JSON means the token
-  was not accepted: never data.
+- A 401, a 203 (Azure DevOps' HTML sign-in page) or a successful answer that is a web page means the token
+  was not accepted; a successful answer that is neither JSON nor a web page is said to be not JSON. Never data.
 - 429 and 5xx are retried (``Retry-After`` honoured, else exponential backoff with full jitter) within the
   fetch's retry-wait budget. A successful answer carrying ``Retry-After`` (Azure DevOps delaying a client
   near its limit), or saying the allowance is used up (``X-RateLimit-Remaining: 0``), makes the next request
-  wait first, so the client slows down before a 429.
+  wait first (at most ``MAX_SLOW_DOWN_SECONDS``, announced like a retry), so the client slows down before a 429.
+  A server that accepts the connection but does not answer in time is said to answer too slowly, not to be
+  unreachable.
 - No token ever appears in an error, a repr or a log line.
 """
 
@@ -34,11 +36,14 @@ import requests
 from configuration.logging_config import MIN_SECRET_LENGTH
 from data.sources.ado_errors import (
     AzureDevOpsError,
+    not_json_error,
     rate_limit_hint,
     response_messages,
     status_hint,
     token_refused,
+    too_slow_error,
     unreachable_error,
+    wait_text,
 )
 from data.sources.base import FetchCancelled
 from data.sources.jira_deadline import CANCELLED_MESSAGE, FetchBudget, RequestWatch, WatchedAdapter
@@ -51,6 +56,10 @@ API_VERSION = "7.1"
 CONNECT_TIMEOUT = 10.0
 MAX_SAME_ORIGIN_REDIRECTS = 3
 WATCH_GRACE_SECONDS = 0.1
+MAX_SLOW_DOWN_SECONDS = 30.0
+"""The longest pause a successful answer's ``Retry-After`` earns: the request succeeded, so a longer wish is
+followed only when Azure DevOps enforces it with a 429 (whose wait is honoured up to ``max_retry_after``)."""
+_HTML_START = (b"<!doctype html", b"<html")
 
 
 class AdoBudget(FetchBudget):
@@ -65,9 +74,12 @@ class AdoBudget(FetchBudget):
 class _Transient(Exception):
     """A retryable failure (429, 5xx, connection, timeout)."""
 
-    def __init__(self, status: int | None, messages: list[str], retry_after: float | None, detail: str = "") -> None:
+    def __init__(self, status: int | None, messages: list[str], retry_after: float | None, detail: str = "", *,
+                 retry_after_header: str = "", slow: bool = False) -> None:
         super().__init__(detail or f"HTTP {status}")
         self.status, self.messages, self.retry_after, self.detail = status, messages, retry_after, detail
+        self.retry_after_header = retry_after_header  # as sent: seconds or an HTTP date
+        self.slow = slow  # connected, but no answer in time
 
 
 class AdoHttp:
@@ -95,7 +107,7 @@ class AdoHttp:
         self._sleep = sleep
         self._limiter = RateLimiter(requests_per_second)
         self._lock = threading.Lock()
-        self._slow_down = 0.0
+        self._slow_down = 0.0  # seconds the next request should wait, as asked (capped when taken)
         basic = base64.b64encode(f":{pat}".encode()).decode("ascii")
         self._headers = {"Accept": "application/json", "Authorization": f"Basic {basic}"}
         self._secrets = [secret for secret in (pat, basic) if secret]
@@ -140,8 +152,8 @@ class AdoHttp:
             target = urljoin(url, response.headers["Location"])
             if _origin(target) != self._origin:
                 raise AzureDevOpsError(response.status_code, [], (
-                    f"Azure DevOps redirected the request to another host ({urlsplit(target).hostname}); the token "
-                    f"is only sent to {urlsplit(self.base_url).hostname}: check the organization URL "
+                    f"Azure DevOps redirected the request to another site ({_origin_text(target)}); the token "
+                    f"is only sent to {_origin_text(self.base_url)}: check the organization URL "
                     "(e.g. https://dev.azure.com/your-organization)."))
             url, params = target, None  # the Location carries the query
         raise AzureDevOpsError(None, [], "Azure DevOps redirected the request again and again: check the "
@@ -191,10 +203,13 @@ class AdoHttp:
         if status == 401:
             raise token_refused(status, "it answered 401 Unauthorized")
         if status == 429 or status >= 500:
-            raise _Transient(status, messages, retry_after_seconds(response.headers.get("Retry-After")))
+            header = response.headers.get("Retry-After") or ""
+            raise _Transient(status, messages, retry_after_seconds(header), retry_after_header=header.strip())
         raise AzureDevOpsError(status, messages, status_hint(status, messages))
 
     def _decode(self, response: requests.Response) -> Any:
+        """The JSON of a successful answer; a web page (a sign-in page) means the token was not accepted, and
+        anything else that is not JSON says so."""
         content_type = response.headers.get("Content-Type", "").lower()
         if "html" in content_type:
             raise token_refused(response.status_code, "it answered with a web page instead of data")
@@ -207,26 +222,35 @@ class AdoHttp:
         try:  # numbers orjson refuses (NaN, huge integers): kept as null or text
             return json.loads(response.content, parse_constant=lambda _: None)
         except (ValueError, RecursionError):
-            raise token_refused(response.status_code, "its answer was not JSON") from None
+            pass
+        if response.content[:1000].lstrip()[:14].lower().startswith(_HTML_START):  # a page labelled as JSON
+            raise token_refused(response.status_code, "it answered with a web page instead of data")
+        raise not_json_error(response.status_code)
 
     def _note_slow_down(self, response: requests.Response) -> None:
         """Slow down before a 429: after a successful answer with ``Retry-After``, the next request waits that
         long; after one saying the allowance is used up (``X-RateLimit-Remaining: 0``), it waits the delay
-        Azure DevOps reports in ``X-RateLimit-Delay`` (one second when it gives none). Capped."""
+        Azure DevOps reports in ``X-RateLimit-Delay`` (one second when it gives none). Capped when taken."""
         headers = response.headers
         wait = retry_after_seconds(headers.get("Retry-After"))
         if not wait and _number(headers.get("X-RateLimit-Remaining")) == 0:
             wait = _number(headers.get("X-RateLimit-Delay")) or 1.0
         if wait:
             with self._lock:
-                self._slow_down = max(self._slow_down, min(wait, self.max_retry_after))
+                self._slow_down = max(self._slow_down, wait)
 
     def _take_slow_down(self, budget: FetchBudget) -> None:
+        """Wait as a successful answer asked, at most ``MAX_SLOW_DOWN_SECONDS`` and what the update may still
+        wait; the wait is announced like a retry."""
         with self._lock:
-            wait, self._slow_down = self._slow_down, 0.0
-        wait = min(wait, budget.wait_left)
+            asked, self._slow_down = self._slow_down, 0.0
+        wait = min(asked, MAX_SLOW_DOWN_SECONDS, budget.wait_left)
         if wait > 0 and budget.reserve_wait(wait):
-            log.info("Azure DevOps asked to slow down: waiting %.1f s", wait)
+            message = f"Azure DevOps asked to slow down: waiting {_seconds_text(wait)} s"
+            if asked > wait:
+                message += f" (it asked for {wait_text(asked)})"
+            log.info("%s", message)
+            self._report(message)
             budget.pause(wait, self._sleep)
 
     def _connection_failure(self, failure: Exception, connect_timeout: float) -> Exception:
@@ -235,7 +259,7 @@ class AdoHttp:
         if isinstance(failure, requests.exceptions.ConnectTimeout):
             return _Transient(None, [], None, f"no connection within {connect_timeout:g} s")
         if isinstance(failure, requests.exceptions.Timeout):
-            return _Transient(None, [], None, f"no answer within {self.timeout:g} s")
+            return _Transient(None, [], None, f"no answer within {self.timeout:g} s", slow=True)
         detail = connection_detail(failure)
         if detail in PERMANENT_CONNECTION_FAILURES:
             return unreachable_error(self.base_url, detail)
@@ -245,7 +269,7 @@ class AdoHttp:
         left = budget.wait_left
         if failure.retry_after is not None:
             if failure.retry_after > self.max_retry_after or failure.retry_after > left:
-                detail = f"asked to wait {failure.retry_after:.0f} s"
+                detail = _asked_wait(failure)
                 if failure.retry_after <= self.max_retry_after:
                     detail += f", more than the {left:.0f} s this update may still wait"
                 raise AzureDevOpsError(failure.status, failure.messages,
@@ -262,9 +286,12 @@ class AdoHttp:
                         pause: float) -> None:
         reason = (f"Azure DevOps busy (HTTP {failure.status})" if failure.status
                   else f"Azure DevOps not answering ({failure.detail})")
-        shown = f"{pause:.0f}" if pause >= 10 or float(pause).is_integer() else f"{pause:.1f}"
-        message = f"{reason}, retry {attempt} of {allowed} in {shown} s"
+        message = f"{reason}, retry {attempt} of {allowed} in {_seconds_text(pause)} s"
         log.warning("%s (%s %s)", message, method, path)
+        self._report(message)
+
+    def _report(self, message: str) -> None:
+        """Tell the retry reporter (the update's progress line) about a wait."""
         if self.on_retry is not None:
             try:
                 self.on_retry(message)
@@ -273,6 +300,8 @@ class AdoHttp:
 
     def _final_error(self, failure: _Transient, retries: int) -> AzureDevOpsError:
         if failure.status is None:
+            if failure.slow:
+                return too_slow_error(self.base_url, failure.detail, retries + 1)
             return unreachable_error(self.base_url, failure.detail)
         if failure.status == 429:
             return AzureDevOpsError(429, failure.messages,
@@ -280,6 +309,25 @@ class AdoHttp:
         return AzureDevOpsError(failure.status, failure.messages,
                                 f"Azure DevOps had a server problem (still failing after {retries} retries): "
                                 "try again later.")
+
+
+def _seconds_text(seconds: float) -> str:
+    return f"{seconds:.0f}" if seconds >= 10 or float(seconds).is_integer() else f"{seconds:.1f}"
+
+
+def _asked_wait(failure: _Transient) -> str:
+    """"asked to wait 5 min", or for an HTTP date "asked to wait until Fri, 31 Dec 2099 23:59:59 GMT"."""
+    header = failure.retry_after_header
+    if header and not header.replace(".", "", 1).isdigit():
+        return f"asked to wait until {header[:40]}"
+    return f"asked to wait {wait_text(failure.retry_after or 0.0)}"
+
+
+def _origin_text(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (the port always shown, so two ports of one host differ)."""
+    scheme, host, port = _origin(url)
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{port}" if port is not None else f"{scheme}://{host}"
 
 
 def _number(value: str | None) -> float | None:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 STATE, CHANGED_DATE, CREATED_DATE = "System.State", "System.ChangedDate", "System.CreatedDate"
+TEAM_PROJECT = "System.TeamProject"
 AREA_PATH_FIELD = "area_path"
 BASE_FIELD_REFERENCES: dict[str, str | None] = {
     "summary": "System.Title",
@@ -31,8 +32,8 @@ BASE_FIELD_REFERENCES: dict[str, str | None] = {
 }
 """Jira base field names (and ``area_path``) → the Azure DevOps reference name holding them (``None``: none)."""
 
-ALWAYS_FETCHED = (STATE, CHANGED_DATE, CREATED_DATE)
-"""Fetched whatever was asked: the history needs the state and the dates."""
+ALWAYS_FETCHED = (STATE, CHANGED_DATE, CREATED_DATE, TEAM_PROJECT)
+"""Fetched whatever was asked: the history needs the state and the dates, the scope check the project."""
 
 FIELD_TYPES: dict[str, str] = {
     "dateTime": "datetime", "integer": "number", "double": "number", "picklistInteger": "number",

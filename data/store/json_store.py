@@ -53,6 +53,17 @@ _locks: dict[tuple[int, str], FileLock] = {}
 _locks_guard = threading.Lock()
 
 
+def _fresh_locks_after_fork() -> None:
+    """A forked child (Dash runs Update Data in one) starts with new locks: one held by another thread at the
+    moment of the fork would stay held forever in the child."""
+    global _warnings_lock, _locks_guard
+    _warnings_lock = threading.Lock()
+    _locks_guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
+
+
 class PersistenceError(RuntimeError):
     """A state file could not be written, read or locked; ``str(error)`` is a plain sentence for the UI."""
 

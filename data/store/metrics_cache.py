@@ -50,6 +50,16 @@ _recency: dict[tuple[str, str], datetime] = {}
 _recency_lock = threading.Lock()
 
 
+def _fresh_locks_after_fork() -> None:
+    """A forked child (Dash runs Update Data in one) starts with new locks: one held by another thread at the
+    moment of the fork would stay held forever in the child."""
+    global _recency_lock
+    _recency_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
+
+
 def build_cache_key(
     metric_type: str, start_date: date | datetime | str, end_date: date | datetime | str, mapping_hash: str
 ) -> str:

@@ -30,6 +30,7 @@ import importlib.util
 import logging
 import os
 import re
+import stat
 import struct
 import time
 import zlib
@@ -244,6 +245,8 @@ def _datetime_unit(dtype: str) -> tuple[str, str | None]:
 
 def _read(path: Path, key: Mapping[str, Any]) -> FrameColumns | None:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO in its place would block the reader forever
+            raise TableCacheError("it is not a regular file")
         source = pa.memory_map(str(path), "r")
     except FileNotFoundError:
         return None
