@@ -12,6 +12,8 @@ seconds.
   (the default), ``updates`` (per item) and ``reporting`` (the bulk revision stream).
 - **incremental, nothing changed** (``changed_since`` ten minutes back): one WIQL request and nothing else.
 - **incremental, ``--changed`` items changed** (each gets a new state now): with each history route.
+- **id listing** (``list_issue_ids``): what every Update Data from Azure DevOps adds to the delta, to drop
+  deleted and moved items (so Update Data with nothing changed is the delta plus this).
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def worker_fetch(job: dict[str, Any]) -> dict[str, Any]:
 
     client = AzureDevOpsClient(job["url"], job["project"], pat=PAT, requests_per_second=job["rps"],
                                history_route=job["route"])
+    if job.get("listing"):
+        seconds, ids = timed(lambda: client.list_issue_ids(""))
+        return {"seconds": seconds, "requests": client.request_count, "issues": len(ids), "histories": 0,
+                "history_requests": {}}
     if job["since"] is None:
         seconds, issues = timed(lambda: client.search_issues("", FIELDS))
     else:
@@ -90,6 +96,7 @@ def measure(size: int, args: Any) -> dict[str, Any]:
         full = [_run(server, {**base, "route": route, "since": None}, args.runs) for route in ROUTES]
         since = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
         unchanged = _run(server, {**base, "route": "auto", "since": since}, args.runs)
+        listing = _run(server, {**base, "route": "auto", "since": None, "listing": True}, args.runs)
         step = max(1, size // max(1, args.changed))
         changed_ids = list(range(1, size + 1, step))[:args.changed]
         for item_id in changed_ids:
@@ -100,7 +107,7 @@ def measure(size: int, args: Any) -> dict[str, Any]:
         server.stop()
         gc.unfreeze()
     return {"size": size, "revisions": revisions, "changed": len(changed_ids), "full": full,
-            "unchanged": unchanged, "incremental": changed}
+            "unchanged": unchanged, "listing": listing, "incremental": changed}
 
 
 def _row(size: int, case: str, measured: dict[str, Any]) -> list[Any]:
@@ -118,6 +125,7 @@ def tables(measurements: list[dict[str, Any]]) -> list[str]:
     for m in measurements:
         rows += [_row(m["size"], "full fetch", full) for full in m["full"]]
         rows.append(_row(m["size"], "incremental, nothing changed", m["unchanged"]))
+        rows.append(_row(m["size"], "id listing (every update)", m["listing"]))
         rows += [_row(m["size"], f"incremental, {m['changed']} changed", inc) for inc in m["incremental"]]
     headers = ["items", "case", "history route", "fetched", "requests", "wiql+batch+updates+revisions", "seconds",
                "client CPU s", "client peak MB"]

@@ -174,6 +174,27 @@ def test_a_server_without_the_bulk_revisions_is_read_per_item(ado_server_factory
     assert client.last_history_requests == {"updates": 60, "reporting": 1}
 
 
+def test_bulk_pages_after_the_first_carry_the_continuation_token_alone(ado_server_factory) -> None:
+    # startDateTime "cannot be used in conjunction with" the watermark the continuation token is
+    server = ado_server_factory(make_work_items(60, revisions=5), revisions_page_cap=50)
+    client = client_for(server, history_route="reporting")
+    issues = client.search_issues("", FIELDS)
+    assert_matches_server(issues, in_scope(server, None))
+    pages = [r["query"] for r in server.requests if r["endpoint"] == "revisions"]
+    assert len(pages) > 2
+    assert "startDateTime" in pages[0] and "continuationToken" not in pages[0]
+    assert all("continuationToken" in page and "startDateTime" not in page for page in pages[1:])
+
+
+def test_a_filter_with_a_time_of_day_is_sent_with_time_precision(ado_server_factory) -> None:
+    # Azure DevOps refuses a time of day in a WIQL date literal unless timePrecision=true (on a full fetch too)
+    server = ado_server_factory(make_work_items(12, revisions=2))
+    ids = client_for(server).list_issue_ids("[System.CreatedDate] >= '2025-01-06T15:00:00Z'")
+    # the builders create item n at 2025-01-06 09:00 + n hours: items 6..12 are created at 15:00 or later
+    assert [int(item_id) for item_id, _ in ids] == list(range(6, 13))
+    assert all(r["query"].get("timePrecision") == "true" for r in server.requests if r["endpoint"] == "wiql")
+
+
 def test_a_long_history_pages_the_updates(ado_server_factory) -> None:
     server = ado_server_factory([make_work_item(1, revisions=450), make_work_item(2, revisions=200)])
     client = client_for(server, history_route="updates")

@@ -31,11 +31,13 @@ def test_the_page_uses_the_basic_bundle_and_never_fetches_the_full_one(browser, 
     with watched_page(browser, demo_app) as page:
         scripts: list[str] = []
         page.on("request", lambda request: scripts.append(request.url) if request.resource_type == "script" else None)
-        page.goto(demo_app.url + "/analytics")
-        page.locator(".js-plotly-plot .scatterlayer, .js-plotly-plot .barlayer").first.wait_for(timeout=60_000)
+        drawn = "document.querySelectorAll('{} .js-plotly-plot .main-svg .{}').length > 0"
+        page.goto(demo_app.url + "/analytics")  # scatter (cycle time) and bar (throughput) charts draw
+        page.wait_for_function(drawn.format("", "scatterlayer"), timeout=60_000)
+        page.wait_for_function(drawn.format("", "barlayer"), timeout=60_000)
         page.goto(demo_app.url)
         expect_nine_values(page)
-        page.locator(".metric-card .js-plotly-plot").first.wait_for(timeout=60_000)  # the sparklines draw
+        page.wait_for_function(drawn.format(".metric-card", "scatterlayer"), timeout=60_000)  # the sparklines
         assert page.evaluate("window.Plotly.version") == get_plotlyjs_version()
     assert any(url.split("?")[0].endswith("plotly-basic.min.js") for url in scripts)
     assert not [url for url in scripts if "package_data/plotly" in url], scripts

@@ -65,16 +65,17 @@ def test_a_full_fetch_caches_every_matching_work_item_as_an_issue(ado_server_fac
         "azure_devops", server.organization_url, "Fabrikam", PAYMENTS)
 
 
-def test_nothing_changed_is_one_query_and_rewrites_no_issues(ado_server_factory, isolated_data_dir) -> None:  # noqa: F811
+def test_nothing_changed_is_two_queries_and_rewrites_no_issues(ado_server_factory, isolated_data_dir) -> None:  # noqa: F811
     server = ado_server_factory(make_work_items(8, revisions=5))
     settings = settings_for(server)
     update_issues(settings, client_for(server))
     before = cache_bytes(isolated_data_dir)["issues.json"]
     server.clear_requests()
     result = update_issues(settings, client_for(server), now=datetime.now(UTC) + timedelta(minutes=1))
-    assert (result.mode, result.changed, result.new, result.updated) == ("incremental", False, 0, 0)
-    assert [request["endpoint"] for request in server.requests] == ["wiql"]
-    assert result.requests == 1
+    # the delta, then the id listing that finds deleted or moved items (one WIQL page per 20,000 items)
+    assert (result.mode, result.changed, result.new, result.updated) == ("reconcile", False, 0, 0)
+    assert [request["endpoint"] for request in server.requests] == ["wiql", "wiql"]
+    assert result.requests == 2
     assert cache_bytes(isolated_data_dir)["issues.json"] == before
 
 
@@ -88,9 +89,9 @@ def test_an_incremental_update_picks_up_a_state_change_with_a_handful_of_request
     server.change_work_item(7, {"System.State": new_state})
     server.clear_requests()
     result = update_issues(settings, client_for(server), now=datetime.now(UTC) + timedelta(minutes=1))
-    assert (result.mode, result.updated, result.new, result.removed) == ("incremental", 1, 0, 0)
-    # the delta query, the fields of one item and its history: a handful, however many items are cached
-    assert result.requests <= 4, [request["endpoint"] for request in server.requests]
+    assert (result.mode, result.updated, result.new, result.removed) == ("reconcile", 1, 0, 0)
+    # the delta query, the fields of one item, its history and the id listing: a handful, however many are cached
+    assert result.requests <= 5, [request["endpoint"] for request in server.requests]
     issue = cached_by_id()["7"]
     assert issue["fields"]["status"]["name"] == new_state
     assert status_path(issue) == [*before, new_state]
@@ -106,6 +107,18 @@ def test_reconcile_drops_deleted_and_moved_work_items(ado_server_factory, isolat
                            now=datetime.now(UTC) + timedelta(minutes=1))
     assert result.mode == "reconcile" and result.removed == 2
     assert sorted(cached_by_id(), key=int) == [str(n) for n in range(1, 11) if n not in (3, 6)]
+
+
+def test_the_next_update_drops_deleted_and_moved_work_items_without_full(ado_server_factory,  # noqa: F811
+                                                                         isolated_data_dir) -> None:
+    server = ado_server_factory(make_work_items(10, revisions=3))
+    settings = settings_for(server)
+    update_issues(settings, client_for(server))
+    server.delete_work_item(4)
+    server.move_work_item(8, project="Elsewhere")
+    result = update_issues(settings, client_for(server), now=datetime.now(UTC) + timedelta(minutes=1))
+    assert result.removed == 2 and result.changed
+    assert sorted(cached_by_id(), key=int) == [str(n) for n in range(1, 11) if n not in (4, 8)]
 
 
 def test_a_changed_wiql_filter_means_a_full_fetch(ado_server_factory, isolated_data_dir) -> None:  # noqa: F811

@@ -11,8 +11,10 @@ the scope is the source's own query (the JQL, the WIQL condition). Modes:
   changed this costs the source's delta query alone, and ``issues.json`` is not rewritten.
 - ``reconcile``: an incremental update followed by an id-only listing of the scope, dropping cached issues
   that were deleted or left the scope (a delta never shows those) and fetching listed ones the cache lacks.
-  Runs when ``full=True`` or when ``jira.full_refresh_hours`` have passed since the last reconcile (0 means
-  every update). An empty listing while issues are cached is refused: a source may answer a search with bad
+  Runs when ``full=True``, when ``jira.full_refresh_hours`` have passed since the last reconcile (0 means
+  every update), or on every update of a source whose id listing is cheap (``reconcile_every_update``:
+  Azure DevOps lists 20,000 ids in one WIQL request, so a deleted or moved work item leaves the cache at the
+  next update). An empty listing while issues are cached is refused: a source may answer a search with bad
   credentials by an empty 200.
 
 A failed or cancelled update raises and leaves the cache exactly as it was: nothing is written before every
@@ -119,7 +121,9 @@ def update_issues(
     if reason is not None or meta is None:
         result = run.full()
     else:
-        result = run.incremental(meta, reconcile=full or _reconcile_due(meta, settings, now))
+        every_update = bool(getattr(source, "reconcile_every_update", False))
+        reconcile = full or every_update or _reconcile_due(meta, settings, now)
+        result = run.incremental(meta, reconcile=reconcile)
     result = FetchResult(**{**asdict(result), "duration_s": round(time.monotonic() - started, 3),
                             "skipped_histories": run.skipped_histories, "skipped_issues": run.skipped_issues,
                             "warnings": tuple(run.warnings)})

@@ -48,6 +48,8 @@ BATCH_SIZE = 200
 MAX_LISTING_PAGES = 10_000
 _SIZE_LIMIT = re.compile(r"limit of (\d+)")
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+_TIME_OF_DAY = re.compile(r"['\"]\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}")
+"""A date literal with a time of day in the user's filter: Azure DevOps accepts it only with timePrecision."""
 _learned_limits: dict[tuple[str, str], int] = {}
 _learned_limits_lock = threading.Lock()
 
@@ -87,6 +89,9 @@ class AzureDevOpsClient:
         self.skipped_history_count = 0
         self.skipped_issue_count = 0
         self.warnings: list[str] = []
+        # Listing ids is one WIQL request per 20,000 items: the update engine reconciles on every update, so a
+        # deleted or moved work item leaves the cache at the next update (ADO_API.md).
+        self.reconcile_every_update = True
 
     def __repr__(self) -> str:
         return f"AzureDevOpsClient(organization_url={self.organization_url!r}, project={self.project!r})"
@@ -177,7 +182,7 @@ class AzureDevOpsClient:
         if learned is not None and learned < self.page_size:
             self.page_size = learned
         params: dict[str, Any] = {"$top": self.page_size}
-        if since is not None:
+        if since is not None or _TIME_OF_DAY.search(condition):  # a time of day is refused without it
             params["timePrecision"] = "true"
         ids: list[int] = []
         last = 0

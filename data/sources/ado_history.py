@@ -136,7 +136,9 @@ class HistoryReader:
             if page.get("isLastBatch") is True or not isinstance(token, str) or not token or token in sent:
                 break
             sent.add(token)
-            params = {**params, "continuationToken": token}
+            # the token carries the position: startDateTime may not be combined with it (a watermark)
+            params = {key: value for key, value in params.items() if key != "startDateTime"}
+            params["continuationToken"] = token
         else:
             log.info("Azure DevOps revisions: the bulk scan stopped after %d pages; the rest is read per item",
                      page_limit)
