@@ -130,6 +130,10 @@ def test_azure_devops_configured_in_the_dialog_fills_the_cards_and_links_the_wor
         values = expect_nine_values(page, TIMEOUT_MS)
         assert len(values) == 9
         assert ado.count("wiql") >= 1 and ado.count("workitemsbatch") >= 1
+        # at 1440 px, with the team selector and "Last updated" beside it, the source still shows some words
+        # (it once shrank to nothing); the whole text is in its title
+        shown = page.locator(f"#{ids.Navbar.DATA_SOURCE}").bounding_box()
+        assert shown is not None and shown["width"] >= 80, shown
 
         button = json.dumps(ids.drilldown_button("deployment_frequency"), sort_keys=True, separators=(",", ":"))
         page.locator(f"[id='{button}']").click()
