@@ -26,7 +26,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from http.client import HTTPException
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -45,17 +44,14 @@ from data.sources.ado_errors import (
     unreachable_error,
     wait_text,
 )
-from data.sources.base import FetchCancelled
-from data.sources.jira_deadline import CANCELLED_MESSAGE, FetchBudget, RequestWatch, WatchedAdapter
+from data.sources.jira_deadline import FetchBudget, WatchedAdapter, send_watched
 from data.sources.jira_errors import PERMANENT_CONNECTION_FAILURES, connection_detail
 from data.sources.jira_http import RateLimiter, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "7.1"
-CONNECT_TIMEOUT = 10.0
 MAX_SAME_ORIGIN_REDIRECTS = 3
-WATCH_GRACE_SECONDS = 0.1
 MAX_SLOW_DOWN_SECONDS = 30.0
 """The longest pause a successful answer's ``Retry-After`` earns: the request succeeded, so a longer wish is
 followed only when Azure DevOps enforces it with a 429 (whose wait is honoured up to ``max_retry_after``)."""
@@ -167,29 +163,21 @@ class AdoHttp:
         budget.check()
         with self._lock:
             self.request_count += 1
-        started = time.monotonic()
-        deadline = min(started + request_deadline, budget.deadline)
-        read_timeout = max(0.001, min(self.timeout, deadline - started))
-        timeouts = (min(read_timeout, CONNECT_TIMEOUT), read_timeout)
-        failure: Exception | None = None
-        with RequestWatch(deadline + WATCH_GRACE_SECONDS, budget.cancel) as watch:
-            try:
-                response = self._session.request(method, url, params=params, json=body, headers=self._headers,
-                                                 timeout=timeouts, allow_redirects=False)
-            except (requests.exceptions.RequestException, OSError, HTTPException) as exc:
-                failure = exc
+        sent = send_watched(self._session, method, url, budget=budget, timeout=self.timeout,
+                            request_deadline=request_deadline, params=params, json=body, headers=self._headers,
+                            allow_redirects=False)
+        failure, deadline = sent.failure, sent.deadline
         if failure is not None:
-            if watch.reason == "cancelled" or budget.cancelled:
-                raise FetchCancelled(CANCELLED_MESSAGE) from None
-            if watch.reason == "deadline" or time.monotonic() >= deadline:
+            if sent.past_deadline:
                 if deadline >= budget.deadline:
                     raise budget.exceeded() from None
                 raise AzureDevOpsError(None, [], f"Azure DevOps at {self.base_url} is answering too slowly: one "
                                                  f"answer took longer than {request_deadline:g} s and was stopped. "
                                                  "Try again later.") from None
-            raise self._connection_failure(failure, timeouts[0]) from None
+            raise self._connection_failure(failure, sent.connect_timeout) from None
+        response = sent.response
         log.debug("%s %s -> %d in %.0f ms", method, urlsplit(url).path, response.status_code,
-                  (time.monotonic() - started) * 1000)
+                  (time.monotonic() - sent.started) * 1000)
         return response
 
     def _answer(self, response: requests.Response) -> Any:

@@ -1,4 +1,5 @@
-"""Time limits of Jira calls: the budget of one fetch, and the watchdog that ends a request past its deadline.
+"""Time limits of the sources' HTTP calls (Jira and Azure DevOps): the budget of one fetch, the watchdog that
+ends a request past its deadline, and ``send_watched``, one request under both.
 
 requests' ``timeout`` bounds each socket read, not the whole answer: a server sending one byte every few
 seconds keeps a request alive for hours. Every request therefore runs under a ``RequestWatch``, a small
@@ -19,8 +20,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from http.client import HTTPException
 from typing import Any
 
+import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -29,6 +33,8 @@ from data.sources.base import FetchCancelled
 from data.sources.jira_errors import JiraError
 
 WATCH_POLL_SECONDS = 0.05
+CONNECT_TIMEOUT = 10.0
+WATCH_GRACE_SECONDS = 0.1  # the read timeout (same deadline) fires first on a silent server: it says "no answer"
 CANCELLED_MESSAGE = "the fetch was cancelled"
 _current = threading.local()
 
@@ -192,3 +198,42 @@ class WatchedAdapter(HTTPAdapter):
         if not proxy.lower().startswith("socks"):
             manager.pool_classes_by_scheme = dict(_POOLS)
         return manager
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One watched request: the ``response``, or the ``failure`` that ended it (with ``reason``, the watch's:
+    ``"deadline"`` when it shut a dribbling answer down, else ``None``), and the limits it ran under."""
+
+    response: requests.Response | None
+    failure: Exception | None
+    reason: str | None
+    started: float
+    deadline: float
+    read_timeout: float
+    connect_timeout: float
+
+    @property
+    def past_deadline(self) -> bool:
+        return self.reason == "deadline" or time.monotonic() >= self.deadline
+
+
+def send_watched(session: requests.Session, method: str, url: str, *, budget: FetchBudget, timeout: float,
+                 request_deadline: float, **request_args: Any) -> Sent:
+    """``session.request`` under a ``RequestWatch``: the read timeout and the watch both end at
+    ``request_deadline`` seconds from now (or the fetch's deadline, if sooner). ``FetchCancelled`` once the
+    fetch is cancelled; any other failure is returned for the client to word in its source's terms."""
+    started = time.monotonic()
+    deadline = min(started + request_deadline, budget.deadline)
+    read_timeout = max(0.001, min(timeout, deadline - started))
+    connect_timeout = min(read_timeout, CONNECT_TIMEOUT)
+    response, failure = None, None
+    with RequestWatch(deadline + WATCH_GRACE_SECONDS, budget.cancel) as watch:
+        try:
+            response = session.request(method, url, timeout=(connect_timeout, read_timeout), **request_args)
+        except (requests.exceptions.RequestException, OSError, HTTPException) as exc:
+            failure = exc
+    if failure is not None and (watch.reason == "cancelled" or budget.cancelled):
+        raise FetchCancelled(CANCELLED_MESSAGE) from None
+    return Sent(response, failure, watch.reason, started, deadline, read_timeout, connect_timeout)
+

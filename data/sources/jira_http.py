@@ -25,8 +25,7 @@ import orjson
 import requests
 
 from configuration.logging_config import MIN_SECRET_LENGTH
-from data.sources.base import FetchCancelled
-from data.sources.jira_deadline import CANCELLED_MESSAGE, FetchBudget, RequestWatch, WatchedAdapter
+from data.sources.jira_deadline import FetchBudget, WatchedAdapter, send_watched
 from data.sources.jira_errors import (
     PERMANENT_CONNECTION_FAILURES,
     JiraError,
@@ -39,8 +38,6 @@ from data.sources.jira_errors import (
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 10.0
-WATCH_GRACE_SECONDS = 0.1
 
 
 class _Transient(Exception):
@@ -166,30 +163,20 @@ class JiraHttp:
         budget.check()
         with self._count_lock:
             self.request_count += 1
-        started = time.monotonic()
-        deadline = min(started + request_deadline, budget.deadline)
-        read_timeout = max(0.001, min(self.timeout, deadline - started))
-        timeouts = (min(read_timeout, CONNECT_TIMEOUT), read_timeout)
-        failure: Exception | None = None
         # The watch ends dribbling answers; a silent server is left to the read timeout (clipped to the same
         # deadline), which fires first and says "no answer".
-        with RequestWatch(deadline + WATCH_GRACE_SECONDS, budget.cancel) as watch:
-            try:
-                response = self._session.request(method, self.base_url + path, params=params, json=body,
-                                                 headers=self._headers, timeout=timeouts)
-            except (requests.exceptions.RequestException, OSError, HTTPException) as exc:
-                failure = exc
-        if failure is not None:
-            if watch.reason == "cancelled" or budget.cancelled:
-                raise FetchCancelled(CANCELLED_MESSAGE) from None
-            if watch.reason == "deadline" or time.monotonic() >= deadline:
-                if (watch.reason is None and deadline < budget.deadline
-                        and isinstance(failure, requests.exceptions.Timeout)):  # silence, not a dribble
-                    raise unreachable_error(self.base_url, f"no answer within {read_timeout:g} s") from None
-                raise self._too_slow(budget, deadline, request_deadline) from None
-            raise self._connection_failure(failure, timeouts[0]) from None
+        sent = send_watched(self._session, method, self.base_url + path, budget=budget, timeout=self.timeout,
+                            request_deadline=request_deadline, params=params, json=body, headers=self._headers)
+        if sent.failure is not None:
+            if sent.past_deadline:
+                if (sent.reason is None and sent.deadline < budget.deadline
+                        and isinstance(sent.failure, requests.exceptions.Timeout)):  # silence, not a dribble
+                    raise unreachable_error(self.base_url, f"no answer within {sent.read_timeout:g} s") from None
+                raise self._too_slow(budget, sent.deadline, request_deadline) from None
+            raise self._connection_failure(sent.failure, sent.connect_timeout) from None
+        response = sent.response
         status = response.status_code
-        log.debug("%s %s -> %d in %.0f ms", method, path, status, (time.monotonic() - started) * 1000)
+        log.debug("%s %s -> %d in %.0f ms", method, path, status, (time.monotonic() - sent.started) * 1000)
         if 200 <= status < 300:
             return self._decode(response)
         messages = response_messages(response, self.scrub)
